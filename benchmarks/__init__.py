@@ -1,0 +1,1 @@
+"""haris.benchmarks: speed, memory and parity measurements; run each module with `python -m`."""

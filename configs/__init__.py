@@ -1,0 +1,1 @@
+"""Model presets as YAML data; `haris.config.load_preset` reads them by name."""

@@ -1,0 +1,1 @@
+"""haris.export: checkpoints to ONNX graphs, FP16 graphs, bundles and TensorRT engines (see DESIGN.md)."""

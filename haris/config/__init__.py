@@ -1,0 +1,36 @@
+"""Configs as frozen dataclasses, presets as YAML data."""
+
+from haris.config.config_io import (
+    apply_overrides,
+    config_from_dict,
+    config_paths,
+    config_to_dict,
+    read_config_file,
+    write_config_file,
+)
+from haris.config.model_config import (
+    DecoderConfig,
+    FusionConfig,
+    ImageEncoderConfig,
+    ModelConfig,
+    PreprocessConfig,
+    TextEncoderConfig,
+)
+from haris.config.presets import list_presets, load_model_config
+
+__all__ = [
+    "DecoderConfig",
+    "FusionConfig",
+    "ImageEncoderConfig",
+    "ModelConfig",
+    "PreprocessConfig",
+    "TextEncoderConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_paths",
+    "config_to_dict",
+    "list_presets",
+    "load_model_config",
+    "read_config_file",
+    "write_config_file",
+]

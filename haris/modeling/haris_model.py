@@ -1,0 +1,90 @@
+"""The HARIS model: four stage methods with the tensor names of DESIGN.md's contract."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from haris.config.model_config import ModelConfig
+from haris.modeling.hierarchical_fusion import HierarchicalFusion
+from haris.modeling.image_encoder import ImageEncoder
+from haris.modeling.text_encoder import TextEncoder
+
+
+class ImageFeatures(NamedTuple):
+    image_feats_1: torch.Tensor  # (N, Cv, S/16, S/16), shallow
+    image_feats_2: torch.Tensor  # middle
+    image_feats_3: torch.Tensor  # deep
+
+
+class TextFeatures(NamedTuple):
+    word_feats: torch.Tensor  # (B, L, Ct), zero at padding
+    sentence_feat: torch.Tensor  # (B, Ct)
+    text_mask: torch.Tensor  # (B, L) bool, True = real token
+
+
+class FusedTokens(NamedTuple):
+    vis_tokens: torch.Tensor  # (B, C, S/16, S/16)
+    lang_tokens: torch.Tensor  # (B, L, C)
+
+
+class Haris(nn.Module):
+    """Frozen encoders, trainable fusion and decoder. Build it with `build_model(config)`."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        image_encoder: ImageEncoder,
+        text_encoder: TextEncoder,
+        fusion: HierarchicalFusion,
+        decoder: nn.Module,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.image_encoder = image_encoder
+        self.text_encoder = text_encoder
+        self.fusion = fusion
+        self.decoder = decoder
+
+    def encode_image(self, image: torch.Tensor) -> ImageFeatures:
+        """image f32 (N, 3, S, S), normalized and padded."""
+        size = self.config.image_size
+        if image.dim() != 4 or image.shape[1] != 3 or image.shape[-2:] != (size, size):
+            raise ValueError(f"image must be (N, 3, {size}, {size}), got {tuple(image.shape)}")
+        return ImageFeatures(*self.image_encoder(image))
+
+    def encode_text(self, text_tokens: torch.Tensor) -> TextFeatures:
+        """text_tokens int (B, L), 1 <= L <= max_words, padded with 0 after the end token."""
+        if text_tokens.dim() != 2 or not 1 <= text_tokens.shape[1] <= self.config.max_words:
+            raise ValueError(f"text_tokens must be (B, L) with 1 <= L <= {self.config.max_words}, got {tuple(text_tokens.shape)}")
+        return TextFeatures(*self.text_encoder(text_tokens))
+
+    def fuse(
+        self,
+        image_feats_1: torch.Tensor,
+        image_feats_2: torch.Tensor,
+        image_feats_3: torch.Tensor,
+        word_feats: torch.Tensor,
+        sentence_feat: torch.Tensor,
+        text_mask: torch.Tensor,
+    ) -> FusedTokens:
+        """Image features with N = 1 are broadcast to the B expressions; N = B pairs them up."""
+        batch = word_feats.shape[0]
+        taps = [feats.expand(batch, -1, -1, -1) for feats in (image_feats_1, image_feats_2, image_feats_3)]
+        return FusedTokens(*self.fusion(taps, word_feats, sentence_feat, text_mask))
+
+    def decode(self, vis_tokens: torch.Tensor, lang_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """-> mask_logits f32 (B, 1, S/4, S/4)."""
+        return self.decoder(vis_tokens, lang_tokens, text_mask)
+
+    def forward(self, image: torch.Tensor, text_tokens: torch.Tensor) -> torch.Tensor:
+        """image (N, 3, S, S) with N = 1 or B, text_tokens (B, L) -> mask_logits (B, 1, S/4, S/4)."""
+        image_feats = self.encode_image(image)
+        text = self.encode_text(text_tokens)
+        fused = self.fuse(*image_feats, *text)
+        return self.decode(fused.vis_tokens, fused.lang_tokens, text.text_mask)
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [parameter for parameter in self.parameters() if parameter.requires_grad]

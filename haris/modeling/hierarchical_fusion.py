@@ -1,0 +1,42 @@
+"""The hierarchy of three fusion blocks over the shallow, middle and deep taps (eq. 4)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class HierarchicalFusion(nn.Module):
+    """Block k fuses visual tokens with the words; CBA(concat(block output, next tap)) feeds block k+1.
+
+    Each block's vision-aware word tokens are the next block's words. With `hierarchical` off
+    (the `w/o HS` ablation) every position that would take a tap takes the deep one instead, so the
+    ablation keeps the same blocks and parameters and only loses the shallow and middle features.
+    """
+
+    def __init__(self, blocks: nn.ModuleList, merges: nn.ModuleList, hierarchical: bool = True) -> None:
+        super().__init__()
+        if len(merges) != len(blocks) - 1:
+            raise ValueError(f"{len(blocks)} fusion blocks need {len(blocks) - 1} merges, got {len(merges)}")
+        self.blocks = blocks
+        self.merges = merges
+        self.hierarchical = hierarchical
+
+    def forward(
+        self,
+        image_feats: list[torch.Tensor],
+        word_feats: torch.Tensor,
+        sentence_feat: torch.Tensor,
+        text_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """taps [(B, Cv, H, W)] x3, words (B, L, Ct) -> vis_tokens (B, C, H, W), lang_tokens (B, L, C)."""
+        taps = image_feats if self.hierarchical else [image_feats[-1]] * len(image_feats)
+        batch, _, height, width = taps[0].shape
+        vis_map = taps[0]
+        lang_tokens = word_feats
+        for index, block in enumerate(self.blocks):
+            vis_tokens, lang_tokens = block(vis_map.flatten(2).transpose(1, 2), lang_tokens, sentence_feat, text_mask)
+            vis_map = vis_tokens.transpose(1, 2).reshape(batch, -1, height, width)
+            if index < len(self.merges):
+                vis_map = self.merges[index](torch.cat([vis_map, taps[index + 1]], dim=1))
+        return vis_map, lang_tokens

@@ -1,0 +1,1 @@
+"""haris.runtime: the Predictor over torch, onnxruntime and TensorRT. Imports no torch at module level."""

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command of the README: installs what is needed (scripts/install.sh), then runs pytest.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m slow` or `-m gpu`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export HF_HUB_OFFLINE=1
+exec .venv/bin/pytest "$@"

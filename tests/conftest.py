@@ -1,0 +1,34 @@
+"""Shared fixtures: the tiny model and CLIP's tokenizer (offline)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded, not even by accident
+
+import pytest
+import torch
+from tiny_models import build_tiny
+
+# Tiny models gain nothing from threads, and OpenMP threads spin badly when the cores are shared.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    import open_clip
+
+    return open_clip.get_tokenizer("ViT-B-16")
+
+
+@pytest.fixture(scope="session")
+def tokenize(tokenizer):
+    def run(texts: list[str], length: int) -> torch.Tensor:
+        return tokenizer(texts, context_length=length).to(torch.int32)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    return build_tiny()

@@ -1,0 +1,79 @@
+"""Shapes and dtypes of every stage for every ablation; batching and broadcasting semantics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny_models import ABLATIONS, SENTENCES, build_tiny, random_image
+
+SMALL_IMAGE = ["image_size=64"]  # a 4x4 feature grid keeps the sweep over L and B fast
+
+
+@pytest.mark.parametrize("ablation", list(ABLATIONS))
+def test_stage_shapes_for_every_length_and_batch(ablation, tokenize):
+    model = build_tiny(SMALL_IMAGE + ABLATIONS[ablation])
+    config, grid = model.config, 64 // 16
+    with torch.inference_mode():
+        image_feats = model.encode_image(random_image(64))
+        assert [tuple(f.shape) for f in image_feats] == [(1, 32, grid, grid)] * 3
+        for length in range(1, config.max_words + 1):
+            for batch in range(1, 5):
+                text = model.encode_text(tokenize((SENTENCES * 2)[:batch], length))
+                assert tuple(text.word_feats.shape) == (batch, length, 32)
+                assert tuple(text.sentence_feat.shape) == (batch, 32)
+                assert text.text_mask.dtype == torch.bool and tuple(text.text_mask.shape) == (batch, length)
+                fused = model.fuse(*image_feats, *text)
+                assert tuple(fused.vis_tokens.shape) == (batch, config.fusion.dim, grid, grid)
+                assert tuple(fused.lang_tokens.shape) == (batch, length, config.fusion.dim)
+                logits = model.decode(fused.vis_tokens, fused.lang_tokens, text.text_mask)
+                assert logits.dtype == torch.float32 and tuple(logits.shape) == (batch, 1, 4 * grid, 4 * grid)
+                assert torch.isfinite(logits).all()
+
+
+def test_forward_composes_the_stages_at_the_preset_size(tiny_model, tokenize):
+    tokens = tokenize(SENTENCES[:2], 17)
+    image = random_image(256)
+    with torch.inference_mode():
+        logits = tiny_model(image, tokens)
+        image_feats = tiny_model.encode_image(image)
+        text = tiny_model.encode_text(tokens)
+        fused = tiny_model.fuse(*image_feats, *text)
+        staged = tiny_model.decode(fused.vis_tokens, fused.lang_tokens, text.text_mask)
+    assert tuple(logits.shape) == (2, 1, 64, 64)
+    assert torch.equal(logits, staged)
+
+
+def test_one_image_broadcasts_like_repeated_images(tiny_model, tokenize):
+    tokens = tokenize(SENTENCES, 17)
+    image = random_image(256)
+    with torch.inference_mode():
+        broadcast = tiny_model(image, tokens)
+        repeated = tiny_model(image.expand(4, -1, -1, -1), tokens)
+    torch.testing.assert_close(broadcast, repeated, rtol=0, atol=1e-5)
+
+
+def test_an_expression_does_not_depend_on_its_batch(tiny_model, tokenize):
+    tokens = tokenize(SENTENCES, 17)
+    image = random_image(256)
+    with torch.inference_mode():
+        batched = tiny_model(image, tokens)
+        single = torch.cat([tiny_model(image, tokens[i : i + 1]) for i in range(len(SENTENCES))])
+    torch.testing.assert_close(batched, single, rtol=0, atol=1e-5)
+
+
+def test_wrong_input_shapes_are_refused(tiny_model):
+    with pytest.raises(ValueError, match=r"image must be \(N, 3, 256, 256\)"):
+        tiny_model.encode_image(torch.zeros(1, 3, 128, 128))
+    with pytest.raises(ValueError, match="1 <= L <= 17"):
+        tiny_model.encode_text(torch.zeros(1, 18, dtype=torch.int32))
+
+
+def test_ablations_change_the_architecture():
+    def parameter_names(overrides):
+        return {name for name, _ in build_tiny(overrides).named_parameters()}
+
+    full = parameter_names([])
+    assert not any("feedback_mlp" in n for n in parameter_names(["fusion.feedback=false"]))
+    assert any("feedback_mlp" in n for n in full)
+    assert not any("query_token" in n for n in parameter_names(["decoder.kind=multiply"]))
+    assert any(".attention." in n for n in parameter_names(["fusion.block=cross_attention"]))
