@@ -11,3 +11,7 @@ class ConfigError(HarisError, ValueError):
 
 class CheckpointError(HarisError):
     """A checkpoint or weights file that is missing, unreadable or does not fit the config."""
+
+
+class DataError(HarisError):
+    """A dataset file, image or annotation that is missing, corrupt or inconsistent."""

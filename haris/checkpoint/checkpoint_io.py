@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -28,10 +29,16 @@ CHECKPOINT_FORMAT_VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE, META_FILE = "config.yaml", "model.safetensors", "checkpoint.json"
 
 
-def save_checkpoint(model: Haris, directory: str | Path) -> Path:
-    """Write `model` to `directory` atomically (an existing checkpoint there is replaced whole)."""
+def save_checkpoint(model: Haris, directory: str | Path, extra_files: Mapping[str, bytes] | None = None) -> Path:
+    """Write `model` to `directory` atomically (an existing checkpoint there is replaced whole).
+
+    `extra_files` (name -> content) land in the same directory in the same atomic step; training
+    puts its optimizer and progress state there.
+    """
     state = {key: tensor.detach().contiguous().cpu() for key, tensor in model.state_dict().items()}
     with atomic_directory(directory) as staging:
+        for name, content in (extra_files or {}).items():
+            (staging / name).write_bytes(content)
         write_config_file(model.config, staging / CONFIG_FILE)
         save_file(state, str(staging / WEIGHTS_FILE))
         meta = {

@@ -16,7 +16,9 @@ from haris.config.model_config import (
     PreprocessConfig,
     TextEncoderConfig,
 )
-from haris.config.presets import list_presets, load_model_config
+from haris.config.presets import list_presets, load_model_config, load_run_config
+from haris.config.run_config import RunConfig
+from haris.config.train_config import TrainConfig
 
 __all__ = [
     "DecoderConfig",
@@ -24,13 +26,16 @@ __all__ = [
     "ImageEncoderConfig",
     "ModelConfig",
     "PreprocessConfig",
+    "RunConfig",
     "TextEncoderConfig",
+    "TrainConfig",
     "apply_overrides",
     "config_from_dict",
     "config_paths",
     "config_to_dict",
     "list_presets",
     "load_model_config",
+    "load_run_config",
     "read_config_file",
     "write_config_file",
 ]

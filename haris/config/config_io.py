@@ -129,6 +129,11 @@ def _coerce_scalar(value: Any, hint: type, path: str) -> Any:
     # bool is an int in Python; a config must still say true/false for a bool and a number for a number.
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads "3e-4" (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value
     raise ConfigError(f"'{path}' must be {hint.__name__}, got {value!r} ({type(value).__name__})")

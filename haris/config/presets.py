@@ -1,4 +1,8 @@
-"""Named model presets: the YAML files in the top-level configs/ folder (installed as haris.configs)."""
+"""Named presets: the YAML files in the top-level configs/ folder (installed as haris.configs).
+
+A preset holds a `model:` and a `train:` section. Overrides may leave out `model.`:
+`fusion.feedback=false` means `model.fusion.feedback=false`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from pathlib import Path
 
 from haris.config.config_io import apply_overrides, read_config_file
 from haris.config.model_config import ModelConfig
+from haris.config.run_config import RunConfig
 from haris.errors import ConfigError
+
+SECTIONS = ("model.", "train.")
 
 
 def list_presets() -> list[str]:
@@ -17,10 +24,16 @@ def list_presets() -> list[str]:
     return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
+def load_run_config(preset_or_path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """A preset name or a YAML file's path, with dotted overrides such as 'train.lr=3e-4'."""
+    config = read_config_file(RunConfig, _resolve(str(preset_or_path)))
+    qualified = [item if item.startswith(SECTIONS) else f"model.{item}" for item in overrides or []]
+    return apply_overrides(config, qualified)
+
+
 def load_model_config(preset_or_path: str | Path, overrides: list[str] | None = None) -> ModelConfig:
-    """A preset name or a YAML file's path, with dotted overrides such as 'fusion.feedback=false'."""
-    config = read_config_file(ModelConfig, _resolve(str(preset_or_path)))
-    return apply_overrides(config, list(overrides or []))
+    """The model section of a preset, with overrides relative to it ('fusion.feedback=false')."""
+    return apply_overrides(read_config_file(RunConfig, _resolve(str(preset_or_path))).model, list(overrides or []))
 
 
 def _resolve(preset_or_path: str) -> Path:

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from segment_anything.modeling.image_encoder import ImageEncoderViT
 from torch import nn
 
+from haris.modeling.position_encoding import sine_position_encoding
+
 
 class ImageEncoder(nn.Module):
     """Taps the outputs of three ViT blocks; SAM's neck (its 256-channel projection) is not used.
@@ -23,8 +25,11 @@ class ImageEncoder(nn.Module):
         del vit.neck
         vit.blocks = vit.blocks[: tap_blocks[-1]]
         grid = image_size // vit.patch_embed.proj.stride[0]
-        if vit.pos_embed is not None and vit.pos_embed.shape[1] != grid:
-            vit.pos_embed = nn.Parameter(resize_pos_embed(vit.pos_embed.data, grid))
+        if vit.pos_embed is not None:
+            # SAM's constructor leaves the absolute position embedding at zero for its checkpoint to
+            # fill; until one does, a 2D sine embedding lets a fresh encoder's features carry position.
+            vit.pos_embed = nn.Parameter(sine_position_encoding(grid, grid, vit.pos_embed.shape[-1], torch.device("cpu"), torch.float32)
+                                         .reshape(1, grid, grid, -1))
         self.vit = vit
         self.tap_blocks = tuple(tap_blocks)
         self.trainable = trainable

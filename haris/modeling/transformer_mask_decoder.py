@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from haris.modeling.decoder_layer import DecoderLayer
 from haris.modeling.mask_upsampler import MaskUpsampler
 from haris.modeling.position_encoding import sine_position_encoding
 

@@ -12,6 +12,7 @@ from haris.config import (
     config_to_dict,
     list_presets,
     load_model_config,
+    load_run_config,
     read_config_file,
     write_config_file,
 )
@@ -77,6 +78,15 @@ def test_unknown_nested_key_in_a_file_is_named(tmp_path):
 def test_unknown_preset_suggests_the_nearest():
     with pytest.raises(ConfigError, match="did you mean 'tiny'"):
         load_model_config("tinny")
+
+
+def test_presets_carry_the_training_recipe_and_take_section_overrides():
+    paper = load_run_config("paper")
+    assert (paper.train.epochs, paper.train.lr, paper.train.lr_drop_epochs, paper.train.batch_size) == (50, 1e-4, (30,), 16)
+    changed = load_run_config("tiny", ["train.lr=3e-4", "fusion.feedback=false", "model.decoder.layers=1"])
+    assert changed.train.lr == 3e-4 and changed.model.fusion.feedback is False and changed.model.decoder.layers == 1
+    with pytest.raises(ConfigError, match=r"unknown config key 'train.lrr'; did you mean 'train.lr'\?"):
+        load_run_config("tiny", ["train.lrr=1"])
 
 
 def test_configs_are_frozen():

@@ -1,0 +1,38 @@
+"""CLIP's tokenizer, cut to the model's maximum words: the ids the text encoder was trained on."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import torch
+from open_clip import get_tokenizer
+
+from haris.config.model_config import ModelConfig
+from haris.errors import DataError
+
+# The tiny text tower keeps CLIP's vocabulary, so it shares CLIP's tokenizer.
+TINY_TOKENIZER = "ViT-B-16"
+
+
+class TextTokenizer:
+    """texts -> int32 (B, max_words): start token, words, end token, zero padding.
+
+    An over-long expression is cut so that the end token is kept (open_clip's own truncation);
+    an empty or whitespace-only expression is an error.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        name = config.text_encoder.name
+        self.tokenizer = get_tokenizer(TINY_TOKENIZER if name == "tiny" else name)
+        self.max_words = config.max_words
+
+    def __call__(self, texts: Sequence[str], warn_truncation: bool = False) -> torch.Tensor:
+        for text in texts:
+            if not text.strip():
+                raise DataError(f"empty expression {text!r}: nothing to segment")
+        if warn_truncation:
+            for text in texts:
+                if len(self.tokenizer.encode(text)) + 2 > self.max_words:
+                    warnings.warn(f"expression truncated to {self.max_words} tokens: {text[:80]!r}", stacklevel=2)
+        return self.tokenizer(list(texts), context_length=self.max_words).to(torch.int32)

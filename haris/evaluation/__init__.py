@@ -1,0 +1,1 @@
+"""RIS metrics and evaluation."""

@@ -1,0 +1,181 @@
+"""Training HARIS in one process or under torchrun (DistributedDataParallel), resumable exactly.
+
+A run directory holds `run.json` (config and data), `log.jsonl`, `loss_curve.png`, and two
+checkpoints: `last/` (written every epoch, every `checkpoint_every_steps`, on a time limit and on
+Ctrl-C / SIGTERM, with the optimizer, scheduler, progress and RNG state beside the weights) and
+`best/` (the best validation mean IoU so far). Every checkpoint is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from haris.checkpoint.checkpoint_io import WEIGHTS_FILE, save_checkpoint
+from haris.checkpoint.state_dict_check import load_fitting_state_dict
+from haris.config.run_config import RunConfig
+from haris.evaluation.evaluator import evaluate
+from haris.losses import FocalDiceLoss
+from haris.modeling.model_builder import build_model
+from haris.train.distributed_context import DistributedContext
+from haris.train.epoch_sampler import EpochSampler
+from haris.train.training_log import TrainingLog
+from haris.train.training_samples import TrainingSamples, collate_samples
+
+LAST, BEST, STATE_FILE, LOG_FILE, CURVE_FILE = "last", "best", "trainer_state.pt", "log.jsonl", "loss_curve.png"
+LOG_EVERY_STEPS = 10
+
+
+@dataclass
+class TrainingProgress:
+    epoch: int = 0
+    batch_in_epoch: int = 0  # batches of `epoch` already trained
+    step: int = 0
+    best_mean_iou: float = -1.0
+
+
+class Trainer:
+    def __init__(self, run: RunConfig, train_data: Any, val_data: Any, run_dir: Path, context: DistributedContext, show_progress: bool = True) -> None:
+        self.run, self.recipe, self.run_dir, self.context = run, run.train, Path(run_dir), context
+        self.train_data, self.val_data, self.show_progress = train_data, val_data, show_progress and context.is_main
+        torch.manual_seed(self.recipe.seed)  # the same initial weights on every process
+        self.model = build_model(run.model, load_pretrained=True).to(context.device)
+        self.parallel_model = DistributedDataParallel(self.model, device_ids=[context.device.index] if context.device.type == "cuda" else None) if context.distributed else self.model
+        self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(self.recipe.lr_drop_epochs), self.recipe.lr_drop_factor)
+        self.mixed_precision = self.recipe.mixed_precision and context.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed_precision)
+        self.criterion = FocalDiceLoss(self.recipe.focal_weight, self.recipe.dice_weight)
+        per_process = max(1, self.recipe.batch_size // context.world_size)
+        self.sampler = EpochSampler(len(train_data.records), per_process, context.rank, context.world_size, self.recipe.seed)
+        self.loader = DataLoader(
+            TrainingSamples(train_data, run.model, self.recipe.seed, self.recipe.skip_bad_data),
+            batch_size=per_process, sampler=self.sampler, num_workers=self.recipe.workers, collate_fn=collate_samples,
+            pin_memory=context.device.type == "cuda",
+            generator=torch.Generator(),  # its own: loader seeds must not draw from the global RNG a resume restores
+        )
+        self.progress = TrainingProgress()
+        self.log = TrainingLog(self.run_dir / LOG_FILE, enabled=context.is_main)
+        self.stop_requested = False
+
+    def restore(self) -> None:
+        """Continue from `last/`: weights, optimizer, scheduler, scaler, progress and RNG, exactly."""
+        last = self.run_dir / LAST
+        load_fitting_state_dict(self.model, load_file(str(last / WEIGHTS_FILE)), f"checkpoint {last}")
+        state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.progress = TrainingProgress(**state["progress"])
+        torch.set_rng_state(state["torch_rng"])
+        self.log.truncate_after(self.progress.step)
+
+    def fit(self) -> dict[str, Any]:
+        """Train to the last epoch or the time limit; return the last validation metrics."""
+        start, metrics = time.monotonic(), {}
+        previous_handlers = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while self.progress.epoch < self.recipe.epochs:
+                finished = self._train_epoch(start)
+                if not finished:  # stopped mid-epoch: keep the position so a resume continues from it
+                    metrics = self._validate_and_save()
+                    break
+                self.scheduler.step()
+                self.progress.epoch, self.progress.batch_in_epoch = self.progress.epoch + 1, 0
+                metrics = self._validate_and_save()
+        finally:
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+        self.log.plot(self.run_dir / CURVE_FILE)
+        return metrics
+
+    def _train_epoch(self, start: float) -> bool:
+        self.model.train()
+        self.sampler.set_epoch(self.progress.epoch, self.progress.batch_in_epoch)
+        bar = tqdm(self.loader, desc=f"epoch {self.progress.epoch + 1}/{self.recipe.epochs}", disable=not self.show_progress)
+        losses = []
+        for batch in bar:
+            if batch is not None:
+                losses.append(self._step(batch))
+                bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            self.progress.step += 1
+            self.progress.batch_in_epoch += 1
+            if self.progress.step % LOG_EVERY_STEPS == 0 and losses:
+                self.log.write(step=self.progress.step, epoch=self.progress.epoch, loss=sum(losses) / len(losses), lr=self.optimizer.param_groups[0]["lr"])
+                losses = []
+            if self._should_stop(start):
+                return False
+            if self.recipe.checkpoint_every_steps and self.progress.step % self.recipe.checkpoint_every_steps == 0:
+                self._save(self.run_dir / LAST)
+        return True
+
+    def _step(self, batch: dict[str, torch.Tensor]) -> float:
+        batch = {key: tensor.to(self.context.device, non_blocking=True) for key, tensor in batch.items()}
+        with torch.autocast(self.context.device.type, dtype=torch.float16, enabled=self.mixed_precision):
+            logits = self.parallel_model(batch["image"], batch["text_tokens"])
+        loss = self.criterion(logits.float(), batch["target"])
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss.item()
+
+    def _should_stop(self, start: float) -> bool:
+        limit = self.recipe.time_limit_minutes * 60
+        stop = self.stop_requested or bool(limit and time.monotonic() - start > limit)
+        # Every process must stop at the same step, or the collectives would hang.
+        return any(self.context.gather_objects(stop))
+
+    def _validate_and_save(self) -> dict[str, Any]:
+        self.context.average_buffers(self.model)
+        self.model.eval()
+        result = evaluate(self.model, self.val_data, self.context, max_expressions=self.recipe.max_eval_expressions,
+                          skip_bad=self.recipe.skip_bad_data, progress=self.show_progress)
+        metrics = result.metrics
+        self.log.write(step=self.progress.step, epoch=self.progress.epoch, **{f"val_{k}": v for k, v in _flatten(metrics).items()})
+        improved = metrics["mean_iou"] > self.progress.best_mean_iou
+        if improved:
+            self.progress.best_mean_iou = metrics["mean_iou"]
+        self._save(self.run_dir / LAST)
+        if improved:
+            self._save(self.run_dir / BEST, with_state=False)
+        return metrics
+
+    def _save(self, directory: Path, with_state: bool = True) -> None:
+        if self.context.is_main:
+            extra = {STATE_FILE: self._state_bytes()} if with_state else {}
+            save_checkpoint(self.model, directory, extra)
+        self.context.barrier()
+
+    def _state_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        torch.save({
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "progress": asdict(self.progress),
+            "torch_rng": torch.get_rng_state(),
+        }, buffer)
+        return buffer.getvalue()
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        if self.stop_requested:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.stop_requested = True
+
+
+def _flatten(metrics: dict[str, Any]) -> dict[str, Any]:
+    flat = {}
+    for key, value in metrics.items():
+        flat.update(value if isinstance(value, dict) else {key: value})
+    return flat

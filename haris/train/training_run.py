@@ -1,0 +1,65 @@
+"""`haris train`: a run directory from a preset and a dataset, or the continuation of one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from haris import __version__
+from haris.config.config_io import config_from_dict, config_to_dict
+from haris.config.run_config import RunConfig
+from haris.data.dataset_factory import open_dataset
+from haris.errors import HarisError
+from haris.train.distributed_context import DistributedContext
+from haris.train.trainer import LAST, Trainer
+
+RUN_FILE = "run.json"
+
+
+def train(
+    run: RunConfig | None,
+    run_dir: str | Path,
+    data_dir: str | Path | None = None,
+    image_dir: str | Path | None = None,
+    split_by: str | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Train `run` on `data_dir` into `run_dir`; with `resume`, continue the run found there
+    (its config and data come from its own run.json). Returns the last validation metrics."""
+    run_dir = Path(run_dir)
+    context = DistributedContext.from_environment()
+    try:
+        if resume:
+            run, data = _read_run(run_dir)
+        else:
+            data = {"data_dir": str(Path(data_dir).resolve()), "image_dir": str(image_dir) if image_dir else None, "split_by": split_by}
+            _start_run(run_dir, run, data, context)
+        log = print if context.is_main else (lambda message: None)
+        train_data = open_dataset(data["data_dir"], "train", data["split_by"], data["image_dir"], run.train.skip_bad_data, log)
+        val_data = open_dataset(data["data_dir"], run.train.eval_split, data["split_by"], data["image_dir"], run.train.skip_bad_data, log)
+        trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress)
+        if resume:
+            trainer.restore()
+        return trainer.fit()
+    finally:
+        context.close()
+
+
+def _start_run(run_dir: Path, run: RunConfig, data: dict, context: DistributedContext) -> None:
+    if (run_dir / LAST).exists():
+        raise HarisError(f"{run_dir} already holds a run; continue it with --resume or choose another --out")
+    if context.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = {"haris_version": __version__, "config": config_to_dict(run), "data": data}
+        (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    context.barrier()
+
+
+def _read_run(run_dir: Path) -> tuple[RunConfig, dict]:
+    path = run_dir / RUN_FILE
+    if not path.is_file() or not (run_dir / LAST).is_dir():
+        raise HarisError(f"nothing to resume in {run_dir}: it needs {RUN_FILE} and a {LAST}/ checkpoint")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return config_from_dict(RunConfig, record["config"]), record["data"]
