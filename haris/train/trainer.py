@@ -45,28 +45,40 @@ class TrainingProgress:
 
 
 class Trainer:
-    def __init__(self, run: RunConfig, train_data: Any, val_data: Any, run_dir: Path, context: DistributedContext, show_progress: bool = True) -> None:
+    def __init__(
+        self, run: RunConfig, train_data: Any, val_data: Any, run_dir: Path, context: DistributedContext, show_progress: bool = True
+    ) -> None:
         self.run, self.recipe, self.run_dir, self.context = run, run.train, Path(run_dir), context
         self.train_data, self.val_data, self.show_progress = train_data, val_data, show_progress and context.is_main
         torch.manual_seed(self.recipe.seed)  # the same initial weights on every process
         self.model = build_model(run.model, load_pretrained=True).to(context.device)
-        self.parallel_model = DistributedDataParallel(self.model, device_ids=[context.device.index] if context.device.type == "cuda" else None) if context.distributed else self.model
+        self.parallel_model = self._parallel(self.model)
         self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(self.recipe.lr_drop_epochs), self.recipe.lr_drop_factor)
         self.mixed_precision = self.recipe.mixed_precision and context.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed_precision)
         self.criterion = FocalDiceLoss(self.recipe.focal_weight, self.recipe.dice_weight)
-        per_process = max(1, self.recipe.batch_size // context.world_size)
-        self.sampler = EpochSampler(len(train_data.records), per_process, context.rank, context.world_size, self.recipe.seed)
-        self.loader = DataLoader(
-            TrainingSamples(train_data, run.model, self.recipe.seed, self.recipe.skip_bad_data),
-            batch_size=per_process, sampler=self.sampler, num_workers=self.recipe.workers, collate_fn=collate_samples,
-            pin_memory=context.device.type == "cuda",
-            generator=torch.Generator(),  # its own: loader seeds must not draw from the global RNG a resume restores
-        )
+        self.sampler, self.loader = self._data_loader()
         self.progress = TrainingProgress()
         self.log = TrainingLog(self.run_dir / LOG_FILE, enabled=context.is_main)
         self.stop_requested = False
+
+    def _parallel(self, model: torch.nn.Module) -> torch.nn.Module:
+        if not self.context.distributed:
+            return model
+        device_ids = [self.context.device.index] if self.context.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids)
+
+    def _data_loader(self) -> tuple[EpochSampler, DataLoader]:
+        per_process = max(1, self.recipe.batch_size // self.context.world_size)
+        sampler = EpochSampler(len(self.train_data.records), per_process, self.context.rank, self.context.world_size, self.recipe.seed)
+        samples = TrainingSamples(self.train_data, self.run.model, self.recipe.seed, self.recipe.skip_bad_data)
+        loader = DataLoader(
+            samples, batch_size=per_process, sampler=sampler, num_workers=self.recipe.workers, collate_fn=collate_samples,
+            pin_memory=self.context.device.type == "cuda",
+            generator=torch.Generator(),  # its own: loader seeds must not draw from the global RNG a resume restores
+        )
+        return sampler, loader
 
     def restore(self) -> None:
         """Continue from `last/`: weights, optimizer, scheduler, scaler, progress and RNG, exactly."""
