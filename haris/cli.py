@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haris", description="HARIS referring image segmentation toolkit.")
     parser.add_argument("--version", action="version", version=f"haris {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add(commands, "config", "print a preset or config file, with overrides applied, as YAML", _run_config)
+    config = _add(commands, "config", "print a preset or config file, with overrides applied, as YAML", _run_config)
+    config.add_argument("--list", action="store_true", help="list the bundled presets")
     init = _add(commands, "init", "build a model from a config (reading its encoder weights) and save a checkpoint", _run_init)
     init.add_argument("--out", required=True, help="checkpoint directory to write")
     init.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint directory")
@@ -83,8 +84,6 @@ def _add(commands: argparse._SubParsersAction, name: str, help_text: str, run: C
     command = commands.add_parser(name, help=help_text, description=help_text)
     command.add_argument("config", nargs="?", default="tiny", help="preset name (see `haris config --list`) or YAML path")
     command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. fusion.feedback=false or train.lr=3e-4")
-    if name == "config":
-        command.add_argument("--list", action="store_true", help="list the bundled presets")
     command.set_defaults(run=run)
     return command
 

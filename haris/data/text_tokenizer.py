@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import torch
@@ -27,12 +26,8 @@ class TextTokenizer:
         self.tokenizer = get_tokenizer(TINY_TOKENIZER if name == "tiny" else name)
         self.max_words = config.max_words
 
-    def __call__(self, texts: Sequence[str], warn_truncation: bool = False) -> torch.Tensor:
+    def __call__(self, texts: Sequence[str]) -> torch.Tensor:
         for text in texts:
             if not text.strip():
                 raise DataError(f"empty expression {text!r}: nothing to segment")
-        if warn_truncation:
-            for text in texts:
-                if len(self.tokenizer.encode(text)) + 2 > self.max_words:
-                    warnings.warn(f"expression truncated to {self.max_words} tokens: {text[:80]!r}", stacklevel=2)
         return self.tokenizer(list(texts), context_length=self.max_words).to(torch.int32)

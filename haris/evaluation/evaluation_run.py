@@ -39,8 +39,7 @@ def run_evaluation(
     context = DistributedContext.from_environment()
     try:
         model = load_checkpoint(resolve_checkpoint(checkpoint), context.device)
-        log = print if context.is_main else (lambda message: None)
-        dataset = open_dataset(data_dir, split, split_by, image_dir, skip_bad, log)
+        dataset = open_dataset(data_dir, split, split_by, image_dir, skip_bad, context.log)
         result = evaluate(model, dataset, context, threshold, max_expressions, skip_bad, progress=True)
         if context.is_main:
             _write_results(result, Path(out_dir), {"checkpoint": str(checkpoint), "data": str(data_dir), "split": split, "threshold": threshold})

@@ -46,13 +46,10 @@ class DistributedContext:
         dist.all_gather_object(gathered, value)
         return gathered
 
-    def broadcast_object(self, value: Any) -> Any:
-        """Rank 0's `value` on every process."""
-        if not self.distributed:
-            return value
-        holder = [value]
-        dist.broadcast_object_list(holder, src=0)
-        return holder[0]
+    def log(self, message: str) -> None:
+        """Print on the main process only, so a line is not repeated once per process."""
+        if self.is_main:
+            print(message)
 
     def average_buffers(self, module: torch.nn.Module) -> None:
         """Average floating-point buffers (batch-norm running statistics) over the processes.

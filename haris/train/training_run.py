@@ -36,9 +36,8 @@ def train(
         else:
             data = {"data_dir": str(Path(data_dir).resolve()), "image_dir": str(image_dir) if image_dir else None, "split_by": split_by}
             _start_run(run_dir, run, data, context)
-        log = print if context.is_main else (lambda message: None)
-        train_data = open_dataset(data["data_dir"], "train", data["split_by"], data["image_dir"], run.train.skip_bad_data, log)
-        val_data = open_dataset(data["data_dir"], run.train.eval_split, data["split_by"], data["image_dir"], run.train.skip_bad_data, log)
+        train_data = open_dataset(data["data_dir"], "train", data["split_by"], data["image_dir"], run.train.skip_bad_data, context.log)
+        val_data = open_dataset(data["data_dir"], run.train.eval_split, data["split_by"], data["image_dir"], run.train.skip_bad_data, context.log)
         trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress)
         if resume:
             trainer.restore()
