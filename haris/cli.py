@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 import yaml
 
 from haris import __version__
+from haris.bench_commands import add_bench_commands
+from haris.deploy_commands import add_deploy_commands
 from haris.errors import HarisError
 
 
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_eval(commands)
     _add_data(commands)
+    add_deploy_commands(commands)
+    add_bench_commands(commands)
     return parser
 
 

@@ -15,3 +15,11 @@ class CheckpointError(HarisError):
 
 class DataError(HarisError):
     """A dataset file, image or annotation that is missing, corrupt or inconsistent."""
+
+
+class ExportError(HarisError):
+    """An export whose graph fails its check, or an output path that would be overwritten."""
+
+
+class BundleError(HarisError):
+    """A bundle or engine that is missing files, altered, or made for another TensorRT or GPU."""

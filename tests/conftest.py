@@ -32,3 +32,20 @@ def tokenize(tokenizer):
 @pytest.fixture(scope="session")
 def tiny_model():
     return build_tiny()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    from haris.checkpoint import save_checkpoint
+
+    from tiny_models import build_tiny_with_masks
+
+    return save_checkpoint(build_tiny_with_masks(), tmp_path_factory.mktemp("tiny") / "checkpoint")
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_checkpoint, tmp_path_factory):
+    """The tiny checkpoint exported at fp32 and fp16 (about a minute on 2 cores): read-only for tests."""
+    from haris.export.bundle_export import export_bundle
+
+    return export_bundle(tiny_checkpoint, tmp_path_factory.mktemp("tiny") / "bundle", progress=False)

@@ -22,7 +22,7 @@ def imported_after(module: str) -> set[str]:
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
-@pytest.mark.parametrize("module", ["haris", "haris.config", "haris.errors", "haris.runtime", "haris.runtime.image_transforms", "haris.cpp_ops", "haris.evaluation.ris_metrics"])
+@pytest.mark.parametrize("module", ["haris", "haris.config", "haris.errors", "haris.runtime", "haris.runtime.image_transforms", "haris.runtime.predictor", "haris.runtime.bundle_tokenizer", "haris.cpp_ops", "haris.evaluation.ris_metrics"])
 def test_light_modules_import_no_heavy_library(module):
     loaded = imported_after(module)
     assert not {name for name in loaded if name.split(".")[0] in HEAVY}

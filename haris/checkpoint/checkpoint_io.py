@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from haris.checkpoint.state_dict_check import load_fitting_state_dict
 from haris.config.config_io import config_from_dict, write_config_file
 from haris.config.model_config import ModelConfig
 from haris.errors import CheckpointError, ConfigError
+from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
 from haris.modeling.model_builder import build_model
 
@@ -88,9 +88,10 @@ def read_checkpoint_meta(directory: str | Path) -> dict:
     return meta
 
 
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 24) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint directory, or a run directory (its best/, else its last/ checkpoint)."""
+    path = Path(path)
+    for candidate in (path, path / "best", path / "last"):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise CheckpointError(f"no checkpoint in {path} (looked for {CONFIG_FILE} there, in best/ and in last/)")

@@ -6,21 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from haris.checkpoint.checkpoint_io import CONFIG_FILE, load_checkpoint
+from haris.checkpoint.checkpoint_io import load_checkpoint, resolve_checkpoint
 from haris.data.dataset_factory import open_dataset
-from haris.errors import CheckpointError
 from haris.evaluation.evaluator import EvaluationResult, ExpressionPredictor, evaluate
 from haris.evaluation.overlay_writer import write_overlay
 from haris.train.distributed_context import DistributedContext
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint directory, or a run directory (its best/, else its last/ checkpoint)."""
-    path = Path(path)
-    for candidate in (path, path / "best", path / "last"):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    raise CheckpointError(f"no checkpoint in {path} (looked for {CONFIG_FILE} there, in best/ and in last/)")
 
 
 def run_evaluation(

@@ -19,9 +19,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from haris.data.synthetic.expression_writer import ExpressionWriter
-from haris.data.synthetic.scene_sampler import SceneSampler
-from haris.data.synthetic.shape_renderer import ShapeRenderer
+from haris.data.synthetic.demo_scene import render_scene
 from haris.data.synthetic.vocabulary import SHAPES
 from haris.errors import ConfigError
 
@@ -71,22 +69,14 @@ def _run(jobs: list[tuple], workers: int, progress: bool) -> list[dict]:
 
 
 def _make_image(job: tuple[int, int, int, str]) -> dict:
-    """Sample, draw, save and describe one scene; a scene where no object can be described is redrawn."""
+    """Render, save and describe one scene."""
     index, seed, image_size, images_dir = job
-    rng = np.random.default_rng([seed, index])
-    sampler, renderer = SceneSampler(image_size), ShapeRenderer(image_size)
-    while True:
-        objects = sampler.sample(rng)
-        pixels, annotations = renderer.render(objects, rng)
-        centres = [(x + w / 2, y + h / 2) for x, y, w, h in (a["bbox"] for a in annotations)]
-        expressions = ExpressionWriter(objects, centres, image_size).write(rng)
-        if any(expressions):
-            break
+    scene = render_scene(index, seed, image_size)
     file_name = f"img_{index + 1:06d}.png"
-    Image.fromarray(pixels).save(Path(images_dir) / file_name, compress_level=3)  # 2x faster than 6, 30% larger
-    for annotation, scene_object in zip(annotations, objects):
+    Image.fromarray(scene.pixels).save(Path(images_dir) / file_name, compress_level=3)  # 2x faster than 6, 30% larger
+    for annotation, scene_object in zip(scene.annotations, scene.objects):
         annotation["attributes"] = {name: scene_object.attribute(name) for name in ("shape", "colour", "size")}
-    return {"file_name": file_name, "annotations": annotations, "expressions": expressions}
+    return {"file_name": file_name, "annotations": scene.annotations, "expressions": scene.expressions}
 
 
 def _assign_splits(num_images: int, seed: int) -> list[str]:

@@ -1,0 +1,112 @@
+"""The runtimes a benchmark compares, written `backend:precision[@device]`, and opening them.
+
+- `torch:fp32|bf16|fp16`: the checkpoint run eagerly, in FP32 or under autocast (what a user would
+  pick instead of a bundle); the FP32 one is the parity reference.
+- `onnxruntime:fp32|fp16`: the bundle's graphs in onnxruntime (CPU by default, `@cuda` for its
+  CUDA provider).
+- `tensorrt:fp16|fp32`: the bundle's engines (`@cuda:0` by default).
+
+A runtime this machine cannot run (TensorRT without a GPU or without engines, a missing provider)
+is not an error: the benchmarks list it as skipped, with the reason, and go on with the others.
+Importing this module imports no torch, so a worker measuring onnxruntime stays torch-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from haris.errors import HarisError
+from haris.runtime.predictor import Predictor
+
+PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnxruntime": ("fp32", "fp16"), "tensorrt": ("fp16", "fp32")}
+DEFAULT_DEVICES = {"torch": "cpu", "onnxruntime": "cpu", "tensorrt": "cuda:0"}
+EAGER_REFERENCE = "torch:fp32"
+PARITY_BACKENDS = "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    backend: str
+    precision: str
+    device: str
+
+    @property
+    def label(self) -> str:
+        """How reports name it: the device only when it is not the backend's default."""
+        suffix = "" if self.device == DEFAULT_DEVICES[self.backend] else f"@{self.device}"
+        return f"{self.backend}:{self.precision}{suffix}"
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device.startswith("cuda")
+
+
+def parse_backend(text: str) -> BackendSpec:
+    """`onnxruntime:fp16`, `torch:bf16`, `tensorrt:fp16@cuda:1` -> BackendSpec; HarisError if unknown."""
+    name, _, device = text.strip().partition("@")
+    backend, _, precision = name.partition(":")
+    if backend not in PRECISIONS:
+        raise HarisError(f"unknown backend {backend!r} in {text!r}; choose from {', '.join(PRECISIONS)}")
+    if precision not in PRECISIONS[backend]:
+        raise HarisError(f"{backend} runs precisions {', '.join(PRECISIONS[backend])}, not {precision!r} (in {text!r})")
+    return BackendSpec(backend, precision, device or DEFAULT_DEVICES[backend])
+
+
+def parse_backends(text: str | Sequence[str]) -> list[BackendSpec]:
+    """A comma-separated list (or a sequence) of specs, in order, without duplicates."""
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    specs = [parse_backend(part) for part in parts if part.strip()]
+    if not specs:
+        raise HarisError("no backends given; e.g. --backends onnxruntime:fp32,onnxruntime:fp16")
+    return list(dict.fromkeys(specs))
+
+
+def default_speed_backends(gpu_present: bool) -> list[BackendSpec]:
+    """The eager baselines a user would pick instead, then the bundle's runtimes."""
+    eager = ["torch:fp32", "torch:bf16"]
+    if gpu_present:
+        eager += ["torch:fp32@cuda", "torch:fp16@cuda"]
+    return parse_backends([*eager, *PARITY_BACKENDS.split(",")])
+
+
+def skip_reason(spec: BackendSpec) -> str | None:
+    """Why this machine cannot run `spec` at all (no GPU), or None; other problems surface on opening."""
+    if not spec.on_gpu:
+        return None
+    from haris.runtime.cuda_memory import gpu_properties
+
+    _, _, index = spec.device.partition(":")
+    if gpu_properties(int(index or 0)) is None:
+        return f"no CUDA GPU {spec.device} on this machine"
+    return None
+
+
+def open_predictor(spec: BackendSpec, checkpoint: str | Path, bundle: str | Path, threads: int | None) -> Predictor:
+    """A Predictor for `spec`: eager from the checkpoint, or the bundle on onnxruntime or TensorRT.
+
+    Raises HarisError (a BundleError for missing engines or graphs) when it cannot run here.
+    """
+    if spec.backend == "torch":
+        from haris.benchmarks.eager_baselines import eager_predictor
+
+        return eager_predictor(checkpoint, spec.device, spec.precision, threads)
+    return Predictor.from_bundle(bundle, spec.backend, spec.device, spec.precision, threads)
+
+
+def open_available(
+    specs: Sequence[BackendSpec], checkpoint: str | Path, bundle: str | Path, threads: int | None
+) -> tuple[dict[BackendSpec, Predictor], dict[str, str]]:
+    """Predictors for the specs this machine runs, and {label: reason} for the ones it skips."""
+    opened, skipped = {}, {}
+    for spec in specs:
+        reason = skip_reason(spec)
+        if reason is None:
+            try:
+                opened[spec] = open_predictor(spec, checkpoint, bundle, threads)
+                continue
+            except HarisError as error:
+                reason = str(error)
+        skipped[spec.label] = reason
+    return opened, skipped

@@ -1,0 +1,106 @@
+"""The machine, software and bundle a benchmark ran on: what every report records beside its numbers.
+
+Numbers from two runs only compare when the CPU, GPU, thread count and library versions match, so
+each report carries them, and the bundle's manifest sha256 ties the numbers to the exact graphs
+(the manifest lists every graph's own sha256). Importing this module imports no torch: a report
+about an onnxruntime deployment should not need it, and versions are read from package metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from haris.file_digest import file_sha256
+from haris.runtime.bundle_manifest import MANIFEST_FILE
+
+# Distributions whose versions change the numbers; the ones not installed are left out.
+LIBRARIES = (
+    "haris", "numpy", "torch", "onnxruntime", "onnxruntime-gpu", "onnx", "tensorrt", "tensorrt-rtx",
+    "cuda-python", "open_clip_torch", "segment-anything", "matplotlib",
+)
+# CPU features that decide which fast paths exist (bf16 autocast is slow without AVX512-BF16 or AMX).
+CPU_FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "asimd", "sve")
+
+
+def describe_machine(threads: int | None = None) -> dict[str, Any]:
+    """CPU model, cores, threads used, GPU (or None), library versions and the date, for a report."""
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "cpu_flags": cpu_flags(),
+        "threads": threads,
+        "gpu": gpu_description(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "libraries": library_versions(),
+        "cpp_ops": _cpp_ops_backend(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def describe_bundle(bundle_dir: str | Path) -> dict[str, str]:
+    """The bundle's path and its manifest's sha256, which pins every graph by its own hash."""
+    directory = Path(bundle_dir).resolve()
+    return {"path": str(directory), "manifest_sha256": file_sha256(directory / MANIFEST_FILE)}
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def cpu_model() -> str:
+    for line in _read_text("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    for line in _read_text("/proc/cpuinfo").splitlines():
+        if line.startswith(("flags", "Features")):
+            present = set(line.split(":", 1)[1].split())
+            return [flag for flag in CPU_FLAGS_OF_INTEREST if flag in present]
+    return []
+
+
+def gpu_description() -> dict[str, str] | None:
+    """Name and compute capability of CUDA device 0, or None on a machine without a usable GPU."""
+    from haris.runtime.cuda_memory import gpu_properties
+
+    return gpu_properties(0)
+
+
+def machine_summary(machine: dict[str, Any]) -> str:
+    """One line for a Markdown report: CPU, cores, threads, GPU, the main libraries, the date."""
+    gpu = machine.get("gpu")
+    libraries = machine.get("libraries", {})
+    threads = machine["threads"] or "default"
+    parts = [f"{machine['cpu_model']} ({machine['cpu_cores']} cores, {threads} threads)"]
+    parts.append(f"GPU {gpu['name']}" if gpu else "no GPU")
+    parts += [f"{name} {libraries[name]}" for name in ("torch", "onnxruntime", "tensorrt", "tensorrt-rtx") if name in libraries]
+    parts.append(machine["date"])
+    return ", ".join(parts)
+
+
+def _cpp_ops_backend() -> str:
+    from haris import cpp_ops
+
+    return cpp_ops.BACKEND
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""

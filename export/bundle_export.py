@@ -1,0 +1,138 @@
+"""`haris export`: a checkpoint in, a checked bundle out (DESIGN.md, The bundle).
+
+Every graph is traced, simplified, checked against its eager stage in onnxruntime (random and demo
+inputs, all text lengths, N = 1 and N = B) and, for FP16, checked to keep its FP32 islands, before
+anything is written. The bundle is assembled in a staging folder and renamed into place, so an
+interrupted or failed export leaves no half-written bundle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import platform
+from pathlib import Path
+
+import onnx
+import onnxruntime
+import onnxslim
+import torch
+from tqdm import tqdm
+
+from haris import __version__
+from haris.checkpoint.atomic_directory import atomic_directory
+from haris.checkpoint.checkpoint_io import load_checkpoint, read_checkpoint_meta
+from haris.config.config_io import config_to_dict
+from haris.errors import ExportError
+from haris.export.check_samples import check_samples
+from haris.export.fp16_conversion import convert_to_fp16, float32_island_violations
+from haris.export.graph_check import check_graph, check_summary, eager_outputs
+from haris.export.model_resizing import model_at_image_size
+from haris.export.onnx_graph_export import OPSET, export_stage_graph, save_model
+from haris.export.stage_adapter import StageAdapter
+from haris.export.tensorrt_compat import check_tensorrt_compatibility
+from haris.export.tokenizer_export import write_tokenizer_json
+from haris.file_digest import file_sha256
+from haris.modeling.haris_model import Haris
+from haris.runtime.bundle_manifest import MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
+from haris.runtime.tensor_contract import GRAPHS
+
+ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool"}
+
+
+def export_bundle(
+    checkpoint: str | Path,
+    out: str | Path,
+    precisions: tuple[str, ...] = PRECISIONS,
+    image_size: int | None = None,
+    max_images: int = 16,
+    max_expressions: int = 64,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Export every graph of the checkpoint at `precisions` into the bundle directory `out`."""
+    out = Path(out)
+    unknown = set(precisions) - set(PRECISIONS)
+    if unknown or not precisions:
+        raise ExportError(f"precisions must be some of {', '.join(PRECISIONS)}, got {', '.join(precisions) or 'none'}")
+    if out.exists() and not overwrite:
+        raise ExportError(f"{out} exists; pass --overwrite to replace it")
+    model = model_at_image_size(load_checkpoint(checkpoint), image_size)
+    axes = {"N": (1, max_images), "B": (1, max_expressions), "L": (1, model.config.max_words)}
+    with atomic_directory(out) as staging:
+        tokenizer = write_tokenizer_json(model.config, staging / "tokenizer.json")
+        tokenizer["sha256"] = file_sha256(staging / "tokenizer.json")
+        graphs, checks = _export_graphs(model, staging, precisions, axes, progress)
+        manifest = _manifest(model, checkpoint, tokenizer, axes, graphs, checks)
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def _export_graphs(model: Haris, staging: Path, precisions: tuple[str, ...], axes: dict, progress: bool) -> tuple[dict, dict]:
+    samples = check_samples(model)
+    graphs: dict[str, dict[str, GraphSpec]] = {precision: {} for precision in precisions}
+    checks: dict[str, dict[str, dict]] = {precision: {} for precision in precisions}
+    expected_by_graph: dict[str, list] = {}
+    for name in tqdm(GRAPHS, desc="export", unit="graph", disable=not progress):
+        adapter = StageAdapter(model, name)
+        # The end-to-end samples pair the same images and texts as the decoder's, whose eager
+        # outputs are the whole model's: reuse them rather than run the image encoder again.
+        expected = expected_by_graph["decoder"] if name == "haris" else eager_outputs(adapter, samples[name])
+        expected_by_graph[name] = expected
+        fp32 = export_stage_graph(adapter, samples[name][0], axes)
+        for precision in precisions:
+            graph = fp32 if precision == "fp32" else _fp16_graph(fp32, name)
+            report = check_summary(check_graph(graph, name, precision, samples[name], expected))
+            report["tensorrt_findings"] = [str(finding) for finding in check_tensorrt_compatibility(graph)]
+            path = staging / f"{name}.{precision}.onnx"
+            save_model(graph, path)
+            graphs[precision][name] = _graph_spec(graph, path)
+            checks[precision][name] = report
+    return graphs, checks
+
+
+def _fp16_graph(fp32: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    graph = convert_to_fp16(fp32)
+    violations = float32_island_violations(graph)
+    if violations:
+        raise ExportError(f"the fp16 {name} graph lost its FP32 islands at {', '.join(violations[:5])}")
+    return graph
+
+
+def _graph_spec(graph: onnx.ModelProto, path: Path) -> GraphSpec:
+    return GraphSpec(path.name, file_sha256(path), _tensor_specs(graph.graph.input), _tensor_specs(graph.graph.output))
+
+
+def _tensor_specs(values) -> tuple[TensorSpec, ...]:
+    specs = []
+    for value in values:
+        tensor = value.type.tensor_type
+        shape = tuple(dim.dim_param or dim.dim_value for dim in tensor.shape.dim)
+        specs.append(TensorSpec(value.name, ONNX_DTYPES.get(tensor.elem_type, str(tensor.elem_type)), shape))
+    return tuple(specs)
+
+
+def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict) -> BundleManifest:
+    config = model.config
+    preprocess = dataclasses.asdict(config.preprocess) | {
+        "image_size": config.image_size, "resize": "longest side, Pillow bilinear (SAM's ResizeLongestSide)", "pad": "bottom-right, zeros",
+    }
+    return BundleManifest(
+        haris_version=__version__,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        source_checkpoint={"path": str(Path(checkpoint).resolve()), "weights_sha256": read_checkpoint_meta(checkpoint)["weights_sha256"]},
+        model_config=config_to_dict(config),
+        image_size=config.image_size,
+        max_words=config.max_words,
+        preprocess=preprocess,
+        postprocess={"mask_stride": 4, "threshold": 0.0},
+        tokenizer=tokenizer,
+        dynamic_axes=axes,
+        exporter={
+            "exporter": "torch.onnx dynamo", "opset": OPSET, "torch": torch.__version__, "onnx": onnx.__version__,
+            "onnxslim": onnxslim.__version__, "onnxruntime_checked_with": onnxruntime.__version__, "python": platform.python_version(),
+        },
+        graphs=graphs,
+        checks=checks,
+    )

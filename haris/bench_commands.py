@@ -1,0 +1,122 @@
+"""The benchmark commands of `haris`: bench parity, bench speed, bench report.
+
+Each parses its arguments and calls one library function of haris.benchmarks. A parity run that
+fails its tolerances still writes its report, then exits non-zero (a HarisError naming every
+failed check), so CI can gate a bundle on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from haris.errors import HarisError
+
+
+def add_bench_commands(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="parity and speed benchmarks of a bundle, and their reports")
+    actions = bench.add_subparsers(title="bench commands", metavar="COMMAND")
+    _add_parity(actions)
+    _add_speed(actions)
+    report = actions.add_parser("report", help="merge benchmark run folders into one Markdown page")
+    report.add_argument("runs", nargs="+", metavar="DIR", help="folders written by `haris bench parity` or `haris bench speed`")
+    report.add_argument("--out", required=True, help="Markdown file to write (plots are linked relative to it)")
+    report.set_defaults(run=_run_report)
+    demo = commands.add_parser("demo", help="the main job: synthetic data, training, evaluation, export, benchmarks, one report")
+    demo.add_argument("--out", default="runs/demo", help="demo folder (default: %(default)s); a rerun skips finished steps")
+    demo.add_argument("--train-minutes", type=float, help="training time limit (default: 7 minutes; 0.1 with --quick)")
+    demo.add_argument("--quick", action="store_true", help="every step on a few images in about two minutes (what CI runs)")
+    demo.set_defaults(run=_run_demo)
+
+
+def _add_parity(actions: argparse._SubParsersAction) -> None:
+    parity = actions.add_parser("parity", help="compare a bundle's runtimes with eager FP32 on a dataset split (non-zero exit on failure)")
+    _add_model_arguments(parity)
+    parity.add_argument("--data", required=True, help="dataset folder (refer format, e.g. from `haris data synth`, or PhraseCut)")
+    parity.add_argument("--split", default="val")
+    parity.add_argument("--backends", default="onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
+                        help="comma-separated backend:precision[@device] (default: %(default)s)")
+    parity.add_argument("--max-expressions", type=int, default=0, help="compare only the split's first N expressions")
+    parity.add_argument("--worst", type=int, default=4, metavar="N", help="overlays of the N least-agreeing expressions per backend")
+    parity.add_argument("--stage-samples", type=int, default=2, metavar="N", help="refs whose stage inputs and outputs are compared")
+    parity.add_argument("--reference-device", default="cpu", help="device of the eager FP32 reference (default: cpu)")
+    parity.set_defaults(run=_run_parity)
+
+
+def _add_speed(actions: argparse._SubParsersAction) -> None:
+    speed = actions.add_parser("speed", help="per-stage latency, throughput, memory and encoder FLOP/s of each runtime")
+    _add_model_arguments(speed)
+    speed.add_argument("--backends", help="comma-separated backend:precision[@device] (default: eager fp32 and bf16 "
+                       "[+ fp32/fp16 on a GPU], onnxruntime fp32 and fp16, tensorrt fp16)")
+    speed.add_argument("--batch", default="1,4", help="images per batch N, comma-separated (default: %(default)s)")
+    speed.add_argument("--expressions-per-image", default="1,4,16", help="expressions per image E, comma-separated (default: %(default)s)")
+    speed.add_argument("--iterations", type=int, default=10, help="timed passes per shape (default: %(default)s)")
+    speed.add_argument("--warmup", type=int, default=2, help="untimed passes per shape first (default: %(default)s)")
+    speed.add_argument("--image-shape", default="480x640", help="HxW of the synthetic photos (default: %(default)s)")
+    speed.set_defaults(run=_run_speed)
+
+
+def _add_model_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--checkpoint", required=True, help="checkpoint or run directory the bundle was exported from (eager reference)")
+    command.add_argument("--bundle", required=True, help="bundle directory")
+    command.add_argument("--threads", type=int, help="threads for torch, onnxruntime and pre/post-processing (default: all cores)")
+    command.add_argument("--out", required=True, help="folder for the JSON, Markdown and PNG report")
+
+
+def _run_parity(args: argparse.Namespace) -> None:
+    from haris.benchmarks.bench_report import parity_markdown
+    from haris.benchmarks.parity_bench import run_parity
+    from haris.checkpoint.checkpoint_io import resolve_checkpoint
+
+    report = run_parity(resolve_checkpoint(args.checkpoint), args.bundle, args.data, args.split, args.backends, args.out,
+                        args.max_expressions, args.threads, args.stage_samples, args.worst, reference_device=args.reference_device,
+                        progress=True)
+    print(parity_markdown(report))
+    print(f"wrote {args.out}/parity.json, parity.md, mask_agreement.png and overlays/")
+    if not report["passed"]:
+        raise HarisError("parity failed:\n  " + "\n  ".join(report["failures"]))
+
+
+def _run_speed(args: argparse.Namespace) -> None:
+    from haris.benchmarks.bench_report import speed_markdown
+    from haris.benchmarks.speed_bench import run_speed
+    from haris.checkpoint.checkpoint_io import resolve_checkpoint
+
+    report = run_speed(resolve_checkpoint(args.checkpoint), args.bundle, args.backends, _numbers(args.batch, "--batch"),
+                       _numbers(args.expressions_per_image, "--expressions-per-image"), args.threads, args.iterations,
+                       args.warmup, args.out, _image_shape(args.image_shape))
+    print(speed_markdown(report))
+    print(f"wrote {args.out}/speed.json, speed.md, stage_latency.png and throughput.png")
+
+
+def _run_report(args: argparse.Namespace) -> None:
+    from haris.benchmarks.bench_report import merge_reports
+
+    merge_reports(args.runs, args.out)
+    print(f"wrote {args.out} from {len(args.runs)} run folder(s)")
+
+
+def _numbers(text: str, option: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise HarisError(f"{option} takes comma-separated whole numbers, e.g. 1,4; got {text!r}") from None
+
+
+def _image_shape(text: str) -> tuple[int, int]:
+    height, separator, width = text.lower().partition("x")
+    if not (separator and height.isdigit() and width.isdigit()):
+        raise HarisError(f"--image-shape takes HxW, e.g. 480x640; got {text!r}")
+    return int(height), int(width)
+
+
+def _run_demo(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from haris.benchmarks.demo_pipeline import run_demo
+    from haris.benchmarks.demo_settings import DemoSettings
+
+    settings = DemoSettings.quick() if args.quick else DemoSettings()
+    if args.train_minutes is not None:
+        settings = dataclasses.replace(settings, train_minutes=args.train_minutes)
+    report = run_demo(args.out, settings)
+    print(f"report: {report}")

@@ -1,0 +1,48 @@
+"""`haris inspect`: a bundle's manifest as a page a person reads."""
+
+from __future__ import annotations
+
+from haris.runtime.bundle import Bundle
+from haris.runtime.bundle_manifest import GraphSpec, TensorSpec
+
+
+def describe_bundle(bundle: Bundle) -> str:
+    manifest = bundle.manifest
+    config = manifest.model_config
+    lines = [
+        f"bundle {bundle.directory} (format {manifest.format_version}, haris {manifest.haris_version}, {manifest.created})",
+        f"source checkpoint: {manifest.source_checkpoint['path']} (weights sha256 {manifest.source_checkpoint['weights_sha256'][:12]})",
+        f"model: image encoder {config['image_encoder']['name']}, text encoder {config['text_encoder']['name']}, "
+        f"fusion {config['fusion']['block']} C={config['fusion']['dim']}, decoder {config['decoder']['kind']}",
+        f"input: S={manifest.image_size}, up to {manifest.max_words} tokens; mean {manifest.preprocess['pixel_mean']}, std {manifest.preprocess['pixel_std']}",
+        f"tokenizer: {manifest.tokenizer['file']} ({manifest.tokenizer.get('source', manifest.tokenizer.get('kind'))})",
+        "dynamic axes: " + ", ".join(f"{axis} {low}..{high}" for axis, (low, high) in manifest.dynamic_axes.items()),
+        f"exported with {manifest.exporter.get('exporter')} opset {manifest.exporter.get('opset')}, torch {manifest.exporter.get('torch')}",
+    ]
+    for precision, graphs in manifest.graphs.items():
+        lines.append(f"\n{precision} graphs:")
+        for name, spec in graphs.items():
+            lines += _graph_lines(name, spec, manifest.checks.get(precision, {}).get(name, {}))
+    for precision, engines in manifest.engines.items():
+        lines.append(f"\n{precision} TensorRT engines:")
+        lines += [f"  {stage:<14} {spec.file}  (sidecar {spec.sidecar})" for stage, spec in engines.items()]
+    if not manifest.engines:
+        lines.append("\nno TensorRT engines (build them with `haris build`)")
+    return "\n".join(lines)
+
+
+def _graph_lines(name: str, spec: GraphSpec, check: dict) -> list[str]:
+    lines = [f"  {name:<14} {spec.file}  sha256 {spec.sha256[:12]}"]
+    lines.append("    in:  " + ", ".join(_tensor(tensor) for tensor in spec.inputs))
+    lines.append("    out: " + ", ".join(_tensor(tensor) for tensor in spec.outputs))
+    outputs = {key: value for key, value in check.items() if isinstance(value, dict)}
+    if outputs:
+        worst = ", ".join(f"{output} {value['relative_diff']:.1e} (tol {value['tolerance']:g})" for output, value in outputs.items())
+        lines.append(f"    checked vs eager (relative max diff): {worst}")
+    findings = check.get("tensorrt_findings", [])
+    lines.append(f"    TensorRT compatibility: {'ok' if not findings else '; '.join(findings)}")
+    return lines
+
+
+def _tensor(tensor: TensorSpec) -> str:
+    return f"{tensor.name} {tensor.dtype}[{', '.join(str(dim) for dim in tensor.shape)}]"

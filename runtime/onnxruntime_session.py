@@ -1,0 +1,30 @@
+"""Every onnxruntime session of HARIS is made here, with the same options everywhere.
+
+The NCHWc layout transformer (an ORT_ENABLE_ALL optimizer) is disabled: in onnxruntime 1.32 it
+crashes the process (segmentation fault) on the FP16 text-encoder graph, at the first FP16 MatMul
+after a Transpose; ORT_ENABLE_EXTENDED runs it, and so does ENABLE_ALL without this one pass. HARIS
+graphs have too few convolutions for that layout to pay off, so nothing is lost on FP32 either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import onnxruntime
+
+DISABLED_OPTIMIZERS = ("NchwcTransformer",)
+
+
+def create_session(
+    model: str | bytes, providers: Sequence[str | tuple[str, dict]] = ("CPUExecutionProvider",), threads: int | None = None
+) -> onnxruntime.InferenceSession:
+    """A session over a graph file path or serialized graph; `threads` sets intra-op threads."""
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: unused-initializer notices are noise to a user
+    # Idle pool threads would spin after each run: with four stage sessions plus the cpp_ops
+    # threads on few cores they starve each other (measured: 65 -> 18 ms for 1 image, 4 expressions).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(model, options, providers=list(providers), disabled_optimizers=list(DISABLED_OPTIMIZERS))

@@ -1,0 +1,104 @@
+"""`haris predict`: masks, overlays and one JSON for images and expressions, from a bundle or checkpoint.
+
+Per image: `<name>.<k>.mask.png` (white = the object), `<name>.<k>.overlay.png` (the mask tinted,
+the expression written above) for expression k, and `predictions.json` with COCO RLE, box, area
+and score per expression, and per image its `output_stem` (the <name> of its files). A bad image is
+reported by name and skipped with `skip_bad`; otherwise it stops the run with a one-line error.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from haris.errors import HarisError
+from haris.evaluation.overlay_writer import write_overlay
+from haris.runtime.image_loading import ImageError, load_rgb
+from haris.runtime.predictor import Predictor
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def open_predictor(model: str | Path, backend: str, device: str | None, precision: str | None) -> Predictor:
+    """A bundle (manifest.json) or a checkpoint / run directory (eager torch)."""
+    model = Path(model)
+    if (model / "manifest.json").is_file():
+        default_device = "cuda" if backend == "tensorrt" else "cpu"
+        return Predictor.from_bundle(model, backend, device or default_device, precision)
+    if backend not in ("torch", "onnxruntime") and backend:
+        raise HarisError(f"{model} is a checkpoint, which runs on the torch backend only; export a bundle for {backend}")
+    return Predictor.from_checkpoint(model, device or "cpu")
+
+
+def find_images(sources: Sequence[str]) -> list[Path]:
+    """Files, folders (their images, sorted) and glob patterns, in the order given."""
+    images: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            images += sorted(file for file in path.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.exists():
+            images.append(path)
+        else:
+            matches = sorted(Path(match) for match in glob.glob(source, recursive=True))
+            if not matches:
+                raise HarisError(f"{source}: no such file, folder or matching image")
+            images += matches
+    return images
+
+
+def predict_images(
+    predictor: Predictor, images: Sequence[Path], expressions: Sequence[str], out: str | Path,
+    skip_bad: bool = False, progress: bool = True,
+) -> dict:
+    """Run every expression on every image; write the files above and return the JSON written."""
+    predictor.tokenize(list(expressions))  # a bad expression fails now, not after the first image
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results, skipped = [], []
+    for path, stem in tqdm(zip(images, _output_stems(images)), total=len(images), desc="predict", unit="img", disable=not progress):
+        try:
+            rgb = load_rgb(path)
+            predictions = predictor.segment(rgb, expressions)  # refuses an image too thin for the model
+        except ImageError as error:
+            if not skip_bad:
+                raise
+            skipped.append(str(error) if str(path) in str(error) else f"{path}: {error}")
+            continue
+        results.append({"image": str(path), "height": rgb.shape[0], "width": rgb.shape[1], "output_stem": stem,
+                        "predictions": [prediction.to_json() for prediction in predictions]})
+        _write_image_files(out, stem, rgb, predictions)
+    report = {"images": results, "skipped": skipped}
+    (out / "predictions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return report
+
+
+def _write_image_files(out: Path, stem: str, rgb: np.ndarray, predictions: list) -> None:
+    for index, prediction in enumerate(predictions):
+        Image.fromarray(prediction.mask.astype(np.uint8) * 255).save(out / f"{stem}.{index}.mask.png")
+        caption = f'"{prediction.expression}"  score {prediction.score:.2f}'
+        write_overlay(out / f"{stem}.{index}.overlay.png", rgb, prediction.mask, None, caption)
+
+
+def _output_stems(images: Sequence[Path]) -> list[str]:
+    """Per image, the stem of its output files: the file's stem, with its folder's name when two
+    inputs share a stem, numbered when that still repeats (x.png and x.jpg in one folder)."""
+    shared = Counter(path.stem for path in images)
+    stems: list[str] = []
+    taken: set[str] = set()
+    for path in images:
+        stem = path.stem if shared[path.stem] == 1 else f"{path.parent.name}_{path.stem}"
+        unique, count = stem, 1
+        while unique in taken:
+            count += 1
+            unique = f"{stem}_{count}"
+        stems.append(unique)
+        taken.add(unique)
+    return stems

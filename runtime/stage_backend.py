@@ -1,0 +1,66 @@
+"""One interface for every backend, keyed by the contract's tensor names (Polygraphy-style).
+
+A backend runs a stage on named inputs and returns named outputs. Outputs stay where the backend
+keeps them (device memory for CUDA and TensorRT, host arrays on the CPU), so the next stage reads
+them without a copy; `to_numpy` brings one to the host. Inputs given as numpy arrays are checked
+here, once, against the bundle's I/O specs, so every backend fails the same clear way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from haris.errors import HarisError
+from haris.runtime.bundle_manifest import GraphSpec
+from haris.runtime.tensor_contract import STAGE_INPUTS
+
+
+class StageBackend(ABC):
+    """Runs the four stages of one bundle (or checkpoint).
+
+    Values returned by `run` stay valid until the next `run` of the same stage; `keep` returns a
+    copy that lives as long as the caller holds it (the Predictor's image-feature cache uses it).
+    `thread_safe` says whether `run` may be called from several threads at once.
+    """
+
+    name: str = "backend"
+    thread_safe: bool = False
+
+    def __init__(self, specs: Mapping[str, GraphSpec]) -> None:
+        self.specs = dict(specs)
+
+    def run(self, stage: str, feeds: Mapping[str, Any]) -> dict[str, Any]:
+        missing = set(STAGE_INPUTS[stage]) - set(feeds)
+        if missing:
+            raise HarisError(f"{stage}: missing inputs {sorted(missing)}")
+        for spec in self.specs[stage].inputs:
+            value = feeds[spec.name]
+            if isinstance(value, np.ndarray):
+                check_array(stage, spec.name, value, spec.dtype, len(spec.shape))
+        return self._run(stage, {name: feeds[name] for name in STAGE_INPUTS[stage]})
+
+    @abstractmethod
+    def _run(self, stage: str, feeds: dict[str, Any]) -> dict[str, Any]:
+        """Run one stage; `feeds` hold exactly its inputs, numpy ones already checked."""
+
+    @abstractmethod
+    def to_numpy(self, value: Any) -> np.ndarray:
+        """A host copy of a value this backend returned."""
+
+    def keep(self, value: Any) -> Any:
+        """A copy of `value` that outlives the next run (backends that reuse buffers override it)."""
+        return value
+
+    def nbytes(self, value: Any) -> int:
+        return int(value.nbytes)
+
+
+def check_array(stage: str, name: str, value: np.ndarray, dtype: str, rank: int) -> None:
+    if value.dtype != np.dtype(dtype):
+        raise HarisError(f"{stage}: input {name} must be {dtype}, got {value.dtype}")
+    if value.ndim != rank:
+        raise HarisError(f"{stage}: input {name} must have {rank} dims, got shape {value.shape}")

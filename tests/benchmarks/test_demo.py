@@ -1,0 +1,24 @@
+"""`haris demo --quick`: every step of the main job end to end, and a rerun that reuses them."""
+
+from __future__ import annotations
+
+import json
+
+from haris.cli import main
+
+
+def test_the_quick_demo_runs_every_step_and_a_rerun_reuses_them(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    first = capsys.readouterr().out
+    steps = {path.stem: json.loads(path.read_text()) for path in (out / "steps").glob("*.json")}
+    assert set(steps) == {"data", "train", "eval", "export", "engines", "predict", "parity", "speed"}
+    assert steps["parity"]["passed"] is True
+    assert (out / "bundle" / "manifest.json").is_file() and (out / "bench" / "speed" / "speed.json").is_file()
+    assert list((out / "predictions").rglob("*.overlay.png"))
+    report = (out / "report.md").read_text()
+    assert "## Parity against eager FP32" in report and "mean IoU" in report
+    assert f"report: {out / 'report.md'}" in first
+
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count("done already") == len(steps)

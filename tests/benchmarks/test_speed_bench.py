@@ -1,0 +1,84 @@
+"""The speed benchmark times every stage of every runnable backend and skips the others with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from haris.benchmarks.bench_backends import BackendSpec, parse_backends
+from haris.benchmarks.compute_peak import peak_for
+from haris.benchmarks.speed_bench import run_speed
+from haris.benchmarks.speed_worker import DeviceMemory, peak_rss_mib, rss_mib, speed_inputs
+from haris.benchmarks.stage_clock import HostClock, clock_for
+from haris.benchmarks.timed_pipeline import STAGE_NAMES, split_image_features, summarize_passes
+from haris.errors import HarisError
+
+
+def test_two_backends_two_shapes_one_iteration(tiny_checkpoint, tiny_bundle, tmp_path):
+    report = run_speed(tiny_checkpoint, tiny_bundle, "torch:fp32,onnxruntime:fp32,tensorrt:fp16", batches=(1, 2),
+                       expressions_per_image=(3,), threads=1, iterations=2, warmup=1, out=tmp_path, image_shape=(60, 80), matmul_size=128)
+    assert set(report["backends"]) == {"torch:fp32", "onnxruntime:fp32"} and "tensorrt:fp16" in report["skipped"]
+    assert report["compute"]["encoder_flops_per_image"] > 0 and min(report["compute"]["matmul_peaks"].values()) > 0
+    for result in report["backends"].values():
+        assert [(run["batch"], run["expressions_per_image"]) for run in result["runs"]] == [(1, 3), (2, 3)]
+        assert result["memory"]["peak_rss_mib"] >= result["memory"]["rss_before_open_mib"] > 0
+        for run in result["runs"]:
+            assert set(run["stages"]) == set(STAGE_NAMES)
+            assert all(0 < stats["p50"] <= stats["p90"] <= stats["p99"] for stats in [*run["stages"].values(), run["end_to_end"]])
+            assert run["expressions_per_s"] == pytest.approx(3 * run["images_per_s"])
+            assert run["encoder_flops_per_s"] > 0 and run["encoder_peak"] in report["compute"]["matmul_peaks"]
+    saved = json.loads((tmp_path / "speed.json").read_text())
+    assert saved["settings"]["threads"] == 1 and saved["machine"]["cpu_cores"] >= 1
+    assert "| onnxruntime:fp32 | 2 | 3 |" in (tmp_path / "speed.md").read_text()
+    assert all((tmp_path / name).read_bytes().startswith(b"\x89PNG") for name in ("stage_latency.png", "throughput.png"))
+
+
+def test_shapes_the_bundle_was_not_exported_for_are_refused(tiny_checkpoint, tiny_bundle):
+    with pytest.raises(HarisError, match="--batch"):
+        run_speed(tiny_checkpoint, tiny_bundle, "onnxruntime:fp32", batches=(1, 1000), expressions_per_image=(1,))
+
+
+def test_backend_specs_parse_with_default_devices():
+    specs = parse_backends("onnxruntime:fp16, torch:bf16,tensorrt:fp16@cuda:1,onnxruntime:fp16")
+    assert specs == [BackendSpec("onnxruntime", "fp16", "cpu"), BackendSpec("torch", "bf16", "cpu"), BackendSpec("tensorrt", "fp16", "cuda:1")]
+    assert [spec.label for spec in specs] == ["onnxruntime:fp16", "torch:bf16", "tensorrt:fp16@cuda:1"]
+    with pytest.raises(HarisError, match="precisions"):
+        parse_backends("onnxruntime:bf16")
+
+
+def test_each_image_gets_its_own_features_and_distinct_expressions():
+    images, expressions = speed_inputs(2, 3, (20, 30))
+    assert [image.shape for image in images] == [(20, 30, 3)] * 2 and not np.array_equal(*images)
+    assert len({text for texts in expressions for text in texts}) == 6
+    features = {name: np.arange(2 * 4, dtype=np.float32).reshape(2, 4, 1, 1) for name in ("image_feats_1", "image_feats_2", "image_feats_3")}
+    rows = split_image_features(None, features, 2)
+    assert rows[1]["image_feats_3"].shape == (1, 4, 1, 1) and rows[1]["image_feats_3"].ravel().tolist() == [4, 5, 6, 7]
+
+
+def test_percentiles_are_per_stage():
+    passes = [{**dict.fromkeys(STAGE_NAMES, float(index)), "end_to_end": 10.0 * index} for index in range(101)]
+    stats = summarize_passes(passes)
+    assert stats["decoder"] == {"p50": 50.0, "p90": 90.0, "p99": 99.0} and stats["end_to_end"]["p99"] == 990.0
+
+
+def test_each_backend_is_judged_against_the_peak_of_its_compute_precision():
+    peaks = {"onnxruntime:fp32": 4e11, "torch:fp32": 2e11, "torch:bf16": 8e11, "torch:fp32@cuda": 5e13, "torch:fp16@cuda": 7e14}
+    assert peak_for("torch:fp32", "fp32", False, peaks) == ("onnxruntime:fp32", 4e11)  # the machine's best FP32
+    assert peak_for("onnxruntime:fp16", "fp16", False, peaks) == ("onnxruntime:fp32", 4e11)  # no FP16 units on a CPU
+    assert peak_for("torch:bf16", "bf16", False, peaks) == ("torch:bf16", 8e11)
+    assert peak_for("tensorrt:fp16", "fp16", True, peaks) == ("torch:fp16@cuda", 7e14)
+    assert peak_for("tensorrt:fp16", "fp16", True, {"torch:fp32": 1.0}) is None
+
+
+def test_cpu_backends_use_the_host_clock_and_report_no_device_memory():
+    class CpuBackend:
+        name, device = "onnxruntime", "cpu"
+
+    clock = clock_for(CpuBackend())
+    assert type(clock) is HostClock
+    start = clock.mark()
+    assert clock.seconds(start, clock.mark()) >= 0.0
+    assert DeviceMemory("cpu").used_mib(CpuBackend()) is None
+    assert peak_rss_mib() >= rss_mib() > 0
