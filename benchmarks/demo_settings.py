@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DemoSettings:
-    images: int = 1200  # synthetic scenes (80% train)
-    train_minutes: float = 7.0  # the tiny preset's time limit (then validated and checkpointed)
+    images: int = 2000  # synthetic scenes (80% train), the dataset `haris data synth` writes by default
+    train_minutes: float = 8.0  # the tiny preset's time limit (then validated and checkpointed)
     eval_expressions: int = 400  # of the val split, for `haris eval` and the parity bench
     overlays: int = 4  # best and worst eval cases, and bundle predictions on demo scenes
     speed_iterations: int = 10

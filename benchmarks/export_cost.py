@@ -19,12 +19,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
-from onnx import TensorProto, helper
 from torch.utils.flop_counter import FlopCounterMode
 
-from haris.benchmarks.model_forward import machine_info
+from haris.benchmarks.compute_peak import onnxruntime_matmul_peak
+from haris.benchmarks.machine_info import describe_machine
 from haris.checkpoint import save_checkpoint
 from haris.config import load_model_config
 from haris.export.bundle_export import export_bundle
@@ -33,10 +32,12 @@ from haris.runtime.bundle import Bundle
 from haris.runtime.onnxruntime_session import create_session
 
 
-def measure_export_cost(preset: str, threads: int, repeats: int = 3, matmul_size: int = 2048) -> dict:
+def measure_export_cost(preset: str, threads: int, repeats: int = 3, matmul_size: int = 2048, workdir: str | None = None) -> dict:
+    """`workdir` keeps the checkpoint and bundle (for the speed bench); by default they are deleted."""
     torch.set_num_threads(threads)
     model = build_model(load_model_config(preset), load_pretrained=False).eval()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = workdir or scratch
         checkpoint = save_checkpoint(model, Path(folder) / "checkpoint")
         start = time.perf_counter()
         bundle = Bundle.open(export_bundle(checkpoint, Path(folder) / "bundle"))
@@ -46,9 +47,9 @@ def measure_export_cost(preset: str, threads: int, repeats: int = 3, matmul_size
         sizes = {p: sum((bundle.directory / spec.file).stat().st_size for spec in graphs.values()) / 2**20 for p, graphs in bundle.manifest.graphs.items()}
         checks = bundle.manifest.checks
     flops = _image_encoder_flops(model)
-    peak = _onnxruntime_matmul_peak(threads, matmul_size, repeats)
+    peak = onnxruntime_matmul_peak(matmul_size, threads)
     return {
-        "machine": machine_info(threads), "preset": preset, "image_size": model.config.image_size,
+        "machine": describe_machine(threads), "preset": preset, "image_size": model.config.image_size,
         "export_seconds": round(export_seconds, 1), "export_peak_rss_gib": round(export_rss, 2),
         "bundle_mib": {precision: round(size, 1) for precision, size in sizes.items()},
         "onnxruntime_image_encoder_fp32_seconds": round(encoder_seconds, 3),
@@ -81,35 +82,15 @@ def _image_encoder_flops(model) -> int:
     return counter.get_total_flops()
 
 
-def _onnxruntime_matmul_peak(threads: int, size: int, repeats: int) -> float:
-    """FLOP/s of one large FP32 MatMul in onnxruntime: the ceiling the encoder is judged against."""
-    shape = [size, size]
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul_peak",
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name in ("a", "b")],
-        [helper.make_tensor_value_info("c", TensorProto.FLOAT, shape)],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    session = create_session(model.SerializeToString(), threads=threads)
-    rng = np.random.default_rng(0)
-    feeds = {name: rng.standard_normal(shape, dtype=np.float32) for name in ("a", "b")}
-    session.run(None, feeds)
-    times = []
-    for _ in range(max(repeats, 5)):
-        start = time.perf_counter()
-        session.run(None, feeds)
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / min(times)  # the best run: a peak, not a typical time
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", help="JSON file to write (default: print only)")
+    parser.add_argument("--workdir", help="keep the random-weight checkpoint and its bundle here")
     args = parser.parse_args()
-    result = measure_export_cost(args.preset, args.threads, args.repeats)
+    result = measure_export_cost(args.preset, args.threads, args.repeats, workdir=args.workdir)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

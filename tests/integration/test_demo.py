@@ -1,4 +1,4 @@
-"""`haris demo --quick`: every step of the main job end to end, and a rerun that reuses them."""
+"""Integration: `haris demo --quick` runs train -> export -> runtime -> parity end to end, and a rerun reuses it."""
 
 from __future__ import annotations
 
