@@ -74,11 +74,12 @@ class Haris(nn.Module):
         batch, images = word_feats.shape[0], image_feats_1.shape[0]
         if not torch.compiler.is_exporting() and images not in (1, batch):
             raise ValueError(f"image features must have N = 1 or N = B = {batch}, got N = {images}")
-        # A gather rather than expand(): torch.export cannot express "N is 1 or B" (it would guard
-        # N == B), while row min(b, N - 1) is image 0 for N = 1 and image b for N = B in one graph.
+        # Expression b reads image row min(b, N - 1): image 0 for N = 1, image b for N = B, in one
+        # graph (torch.export cannot express "N is 1 or B" with expand(); it would guard N == B).
+        # The fusion gathers by these rows only after what depends on the image alone.
         rows = torch.arange(batch, device=word_feats.device).clamp(max=images - 1)
-        taps = [feats[rows] for feats in (image_feats_1, image_feats_2, image_feats_3)]
-        return FusedTokens(*self.fusion(taps, word_feats, sentence_feat, text_mask))
+        taps = [image_feats_1, image_feats_2, image_feats_3]
+        return FusedTokens(*self.fusion(taps, word_feats, sentence_feat, text_mask, rows))
 
     def decode(self, vis_tokens: torch.Tensor, lang_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """-> mask_logits f32 (B, 1, S/4, S/4)."""

@@ -28,15 +28,17 @@ class HierarchicalFusion(nn.Module):
         word_feats: torch.Tensor,
         sentence_feat: torch.Tensor,
         text_mask: torch.Tensor,
+        image_rows: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """taps [(B, Cv, H, W)] x3, words (B, L, Ct) -> vis_tokens (B, C, H, W), lang_tokens (B, L, C)."""
+        """taps [(N, Cv, H, W)] x3, words (B, L, Ct), image_rows (B,): the tap row of each expression
+        -> vis_tokens (B, C, H, W), lang_tokens (B, L, C)."""
         taps = image_feats if self.hierarchical else [image_feats[-1]] * len(image_feats)
-        batch, _, height, width = taps[0].shape
-        vis_map = taps[0]
+        vis_map = taps[0][image_rows]
+        batch, _, height, width = vis_map.shape
         lang_tokens = word_feats
         for index, block in enumerate(self.blocks):
             vis_tokens, lang_tokens = block(vis_map.flatten(2).transpose(1, 2), lang_tokens, sentence_feat, text_mask)
             vis_map = vis_tokens.transpose(1, 2).reshape(batch, -1, height, width)
             if index < len(self.merges):
-                vis_map = self.merges[index](torch.cat([vis_map, taps[index + 1]], dim=1))
+                vis_map = self.merges[index].forward_concat(vis_map, taps[index + 1], image_rows)
         return vis_map, lang_tokens

@@ -77,3 +77,16 @@ def test_ablations_change_the_architecture():
     assert any("feedback_mlp" in n for n in full)
     assert not any("query_token" in n for n in parameter_names(["decoder.kind=multiply"]))
     assert any(".attention." in n for n in parameter_names(["fusion.block=cross_attention"]))
+
+
+def test_a_merge_over_a_shared_image_equals_the_merge_over_the_concat():
+    from haris.modeling.conv_bn_act import ConvBnAct
+
+    torch.manual_seed(0)
+    merge = ConvBnAct(8, 6).eval()
+    merge[1].running_mean.uniform_(-0.5, 0.5)
+    per_row, shared = torch.randn(4, 5, 7, 7), torch.randn(2, 3, 7, 7)
+    rows = torch.tensor([0, 1, 1, 0])
+    with torch.no_grad():
+        expected = merge(torch.cat([per_row, shared[rows]], dim=1))
+        torch.testing.assert_close(merge.forward_concat(per_row, shared, rows), expected, rtol=0, atol=1e-5)
