@@ -25,9 +25,6 @@ def create_session(
     # Idle pool threads would spin after each run: with four stage sessions plus the cpp_ops
     # threads on few cores they starve each other (measured: 65 -> 18 ms for 1 image, 4 expressions).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # The CPU arena keeps every size it ever allocated: SAM ViT-B at 1024 peaked at 6.8 GiB with it
-    # and 3.9 GiB without, at the same speed (measured here, 3 runs each).
-    options.enable_cpu_mem_arena = False
     if threads:
         options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(model, options, providers=list(providers), disabled_optimizers=list(DISABLED_OPTIMIZERS))
