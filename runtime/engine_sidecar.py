@@ -72,9 +72,11 @@ def check_engine_compatibility(sidecar: dict[str, Any], version: str, gpu: dict[
     """
     problem = _incompatibility(sidecar, version, gpu)
     if problem:
+        # Without a GPU no rebuild helps: point to a backend that runs here instead.
+        remedy = "use the onnxruntime backend here" if gpu is None else "rebuild the engines here with `haris build`"
         raise BundleError(
             f"engine {sidecar['plan']} was built {describe_build(sidecar)}; this machine has {describe_machine(sidecar, version, gpu)}: "
-            f"{problem}; rebuild the engines here with `haris build`"
+            f"{problem}; {remedy}"
         )
 
 
