@@ -95,11 +95,15 @@ def name_unnamed_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def float32_island_violations(model: onnx.ModelProto) -> list[str]:
-    """Nodes of the FP32 op types whose float inputs or outputs are not FP32 (empty when correct)."""
-    inferred = onnx.shape_inference.infer_shapes(model)
-    types = {value.name: value.type.tensor_type.elem_type for value in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
+    """Nodes of the FP32 op types whose float inputs or outputs are not FP32 (empty when correct).
+
+    Reads the types shape inference left in the graph (convert_to_fp16 returns it inferred, and the
+    bundle keeps them); a tensor without a recorded type counts as a violation.
+    """
+    graph = model.graph
+    types = {value.name: value.type.tensor_type.elem_type for value in (*graph.value_info, *graph.input, *graph.output)}
     violations = []
-    for node in inferred.graph.node:
+    for node in graph.node:
         if node.op_type in ("LayerNormalization", "Softmax"):
             tensors = [node.input[0], node.output[0]]
             if any(types.get(name) != onnx.TensorProto.FLOAT for name in tensors):

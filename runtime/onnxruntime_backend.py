@@ -18,6 +18,7 @@ from haris.runtime.onnxruntime_session import create_session
 from haris.runtime.stage_backend import StageBackend
 from haris.runtime.tensor_contract import STAGE_OUTPUTS, STAGES
 
+ORT_ITEM_BYTES = {"tensor(float)": 4, "tensor(float16)": 2, "tensor(int32)": 4, "tensor(int64)": 8, "tensor(bool)": 1}
 PROVIDERS = {
     "cpu": ["CPUExecutionProvider"],
     "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
@@ -61,5 +62,5 @@ class OnnxRuntimeBackend(StageBackend):
 
     def nbytes(self, value: Any) -> int:
         if isinstance(value, onnxruntime.OrtValue):
-            return int(np.prod(value.shape())) * 4  # stage boundaries are float32 (bool masks are smaller)
+            return int(np.prod(value.shape())) * ORT_ITEM_BYTES[value.data_type()]
         return int(value.nbytes)
