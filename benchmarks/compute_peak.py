@@ -41,7 +41,7 @@ def measure_compute_reference(checkpoint: str | Path, threads: int, gpu_present:
     if gpu_present:
         peaks["torch:fp32@cuda"] = torch_matmul_peak(GPU_MATMUL_SIZE, torch.float32, "cuda")
         peaks["torch:fp16@cuda"] = torch_matmul_peak(GPU_MATMUL_SIZE, torch.float16, "cuda")
-    flops = encoder_flops(EagerBackend(checkpoint, "cpu"))
+    flops = encoder_flops(EagerBackend(checkpoint, "cpu").model)
     return {"encoder_flops_per_image": flops, "matmul_size": matmul_size, "gpu_matmul_size": GPU_MATMUL_SIZE if gpu_present else None,
             "matmul_peaks": peaks}
 

@@ -8,12 +8,12 @@ and continues with the first unfinished one (training itself resumes mid-run).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from haris.atomic_file import write_json_atomically
 from haris.benchmarks import demo_steps
 from haris.benchmarks.demo_report import write_demo_report
 from haris.benchmarks.demo_settings import DemoSettings
@@ -45,7 +45,7 @@ def run_demo(out: str | Path, settings: DemoSettings, log: Callable[[str], None]
         log(f"[{number}/{len(STEPS)}] {what} ...")
         start = time.monotonic()
         summary = step(out, settings) | {"seconds": round(time.monotonic() - start, 1)}
-        _write_json(marker, summary)
+        write_json_atomically(marker, summary)
         summaries[name] = summary
         log(f"[{number}/{len(STEPS)}] {what}: {_brief(summary)}")
     return write_demo_report(out, summaries, settings.threads)
@@ -56,8 +56,3 @@ def _brief(summary: dict[str, Any]) -> str:
     text = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in list(shown.items())[:4])
     return f"{text} ({summary['seconds']:.0f} s)" if text else f"{summary['seconds']:.0f} s"
 
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from haris.runtime.predictor import Predictor, PreprocessSettings
+from haris.modeling.haris_model import Haris
 from haris.runtime.torch_backend import TorchBackend
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -66,7 +67,7 @@ def use_exact_fp32_on_gpu() -> None:
     torch.backends.cudnn.allow_tf32 = False
 
 
-def encoder_flops(backend: TorchBackend) -> int:
+def encoder_flops(model: Haris) -> int:
     """Floating-point operations of one image through the image encoder (a multiply-add counts 2).
 
     Counted once, on the eager model, by torch's FLOP counter (matmuls, convolutions and attention);
@@ -74,8 +75,8 @@ def encoder_flops(backend: TorchBackend) -> int:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    size = backend.config.image_size
-    image = torch.zeros(1, 3, size, size, device=backend.device)
+    size = model.config.image_size
+    image = torch.zeros(1, 3, size, size, device=next(model.parameters()).device)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        backend.model.encode_image(image)
+        model.encode_image(image)
     return int(counter.get_total_flops())

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from haris.benchmarks.compute_peak import onnxruntime_matmul_peak
+from haris.benchmarks.eager_baselines import encoder_flops
 from haris.benchmarks.machine_info import describe_machine
 from haris.checkpoint import save_checkpoint
 from haris.config import load_model_config
@@ -46,7 +46,7 @@ def measure_export_cost(preset: str, threads: int, repeats: int = 3, matmul_size
         encoder_seconds = _time_image_encoder(bundle, threads, repeats)
         sizes = {p: sum((bundle.directory / spec.file).stat().st_size for spec in graphs.values()) / 2**20 for p, graphs in bundle.manifest.graphs.items()}
         checks = bundle.manifest.checks
-    flops = _image_encoder_flops(model)
+    flops = encoder_flops(model)
     peak = onnxruntime_matmul_peak(matmul_size, threads)
     return {
         "machine": describe_machine(threads), "preset": preset, "image_size": model.config.image_size,
@@ -72,14 +72,6 @@ def _time_image_encoder(bundle: Bundle, threads: int, repeats: int) -> float:
         session.run(None, {"image": image})
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _image_encoder_flops(model) -> int:
-    size = model.config.image_size
-    counter = FlopCounterMode(display=False)
-    with counter, torch.inference_mode():
-        model.encode_image(torch.zeros(1, 3, size, size))
-    return counter.get_total_flops()
 
 
 def main() -> None:

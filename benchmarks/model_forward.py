@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -19,10 +18,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from haris.benchmarks.machine_info import describe_machine, machine_summary
 
 if TYPE_CHECKING:  # torch is imported in the worker only, so the parent process stays small
     import torch
@@ -142,23 +141,8 @@ def _current_rss_mib() -> float:
 
 
 def machine_info(threads: int) -> dict:
-    return {
-        "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": version("torch"),
-        "threads": threads,
-        "transparent_hugepage": _read_or_empty("/sys/kernel/mm/transparent_hugepage/enabled"),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def _cpu_model() -> str:
-    for line in _read_or_empty("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
+    """The benchmarks' machine description, plus the huge-page setting this benchmark compares."""
+    return describe_machine(threads) | {"transparent_hugepage": _read_or_empty("/sys/kernel/mm/transparent_hugepage/enabled")}
 
 
 def _read_or_empty(path: str) -> str:
@@ -181,8 +165,7 @@ def format_markdown(report: dict) -> str:
         cells += [f"{row['stage_s'][stage]:.4g}" for stage in STAGES]
         cells += [f"{row['rss_after_build_mib']:.0f}", f"{row['peak_rss_mib']:.0f}"]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
-    machine = report["machine"]
-    lines.append(f"\n{machine['cpu_model']}, {machine['cores']} cores, {machine['threads']} threads, torch {machine['torch']}, {machine['date']}")
+    lines.append(f"\n{machine_summary(report['machine'])}")
     return "\n".join(lines)
 
 

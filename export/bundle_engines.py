@@ -34,7 +34,8 @@ from haris.export.tensorrt_flavor import import_tensorrt
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import MANIFEST_FILE, EngineSpec, GraphSpec
 from haris.runtime.cuda_memory import gpu_properties
-from haris.runtime.engine_sidecar import ENGINES_DIR, SIDECAR_FORMAT, plan_file, sidecar_file, write_atomically, write_json_atomically
+from haris.atomic_file import write_atomically, write_json_atomically
+from haris.runtime.engine_sidecar import ENGINES_DIR, SIDECAR_FORMAT, plan_file, sidecar_file
 from haris.runtime.tensor_contract import STAGES
 
 DEFAULT_TIMING_CACHE = f"{ENGINES_DIR}/timing.cache"  # beside the plans: both belong to one GPU

@@ -45,9 +45,7 @@ def demo_inputs(model: Haris, count: int = 3) -> tuple[torch.Tensor, torch.Tenso
     scene = render_scene(0, seed=0, image_size=config.image_size)
     image, _ = preprocess_image(scene.pixels, config.image_size, config.preprocess.pixel_mean, config.preprocess.pixel_std)
     sentences = scene_sentences(scene)[:count]
-    tokens = TextTokenizer(config)(sentences)
-    longest = int((tokens != 0).sum(dim=1).max())
-    return torch.from_numpy(image)[None], tokens[:, :longest]
+    return torch.from_numpy(image)[None], TextTokenizer(config).to_longest(sentences)
 
 
 @torch.no_grad()  # not inference_mode: the exporter traces these tensors again

@@ -26,7 +26,8 @@ from typing import Any
 from haris.errors import ExportError
 from haris.export.engine_inspection import network_fp16_share
 from haris.export.tensorrt_flavor import tensorrt_major
-from haris.runtime.engine_sidecar import RTX_DEFAULT_TARGETS, write_atomically
+from haris.atomic_file import write_atomically
+from haris.runtime.engine_sidecar import RTX_DEFAULT_TARGETS
 
 Shape = tuple[int, ...]
 Profile = Mapping[str, tuple[Shape, Shape, Shape]]  # input name -> (min, opt, max)

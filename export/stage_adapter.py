@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from haris.modeling.haris_model import Haris
-from haris.runtime.tensor_contract import GRAPHS, STAGE_OUTPUTS
+from haris.runtime.tensor_contract import GRAPHS
 
 
 class StageAdapter(nn.Module):
@@ -22,16 +22,4 @@ class StageAdapter(nn.Module):
         self.stage = stage
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        model = self.model
-        if self.stage == "image_encoder":
-            outputs = tuple(model.encode_image(*inputs))
-        elif self.stage == "text_encoder":
-            outputs = tuple(model.encode_text(*inputs))
-        elif self.stage == "fusion":
-            outputs = tuple(model.fuse(*inputs))
-        elif self.stage == "decoder":
-            outputs = (model.decode(*inputs),)
-        else:
-            outputs = (model(*inputs),)
-        assert len(outputs) == len(STAGE_OUTPUTS[self.stage])
-        return outputs
+        return self.model.run_stage(self.stage, *inputs)

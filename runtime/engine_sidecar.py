@@ -10,8 +10,6 @@ Export writes it (haris.export.bundle_engines); the TensorRT backend checks it b
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +31,6 @@ def plan_file(stage: str, precision: str) -> str:
 
 def sidecar_file(stage: str, precision: str) -> str:
     return f"{ENGINES_DIR}/{stage}.{precision}.json"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    write_atomically(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def read_sidecar(bundle_dir: Path, spec: EngineSpec) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import EngineSpec
 from haris.runtime.device_tensor import DeviceTensor
 from haris.runtime.engine_runner import EngineRunner
-from haris.runtime.engine_sidecar import TENSORRT_PIP_PACKAGES, check_engine_compatibility, read_sidecar, write_atomically
+from haris.atomic_file import write_atomically
+from haris.runtime.engine_sidecar import TENSORRT_PIP_PACKAGES, check_engine_compatibility, read_sidecar
 from haris.runtime.stage_backend import StageBackend
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGE_OUTPUTS, STAGES
 

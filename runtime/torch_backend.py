@@ -33,21 +33,12 @@ class TorchBackend(StageBackend):
 
     def tokenize(self, texts: list[str]) -> np.ndarray:
         """open_clip's ids, cut to the batch's longest expression as the bundle tokenizer cuts them."""
-        tokens = self.tokenizer(texts).numpy()
-        return tokens[:, : int((tokens != 0).sum(axis=1).max())]
+        return self.tokenizer.to_longest(texts).numpy()
 
     @torch.inference_mode()
     def _run(self, stage: str, feeds: dict[str, Any]) -> dict[str, Any]:
         inputs = [self._tensor(feeds[name]) for name in STAGE_INPUTS[stage]]
-        if stage == "image_encoder":
-            outputs = tuple(self.model.encode_image(*inputs))
-        elif stage == "text_encoder":
-            outputs = tuple(self.model.encode_text(*inputs))
-        elif stage == "fusion":
-            outputs = tuple(self.model.fuse(*inputs))
-        else:
-            outputs = (self.model.decode(*inputs),)
-        return dict(zip(STAGE_OUTPUTS[stage], outputs))
+        return dict(zip(STAGE_OUTPUTS[stage], self.model.run_stage(stage, *inputs)))
 
     def _tensor(self, value: Any) -> torch.Tensor:
         return value if isinstance(value, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(value)).to(self.device)

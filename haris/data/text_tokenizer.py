@@ -31,3 +31,8 @@ class TextTokenizer:
             if not text.strip():
                 raise DataError(f"empty expression {text!r}: nothing to segment")
         return self.tokenizer(list(texts), context_length=self.max_words).to(torch.int32)
+
+    def to_longest(self, texts: Sequence[str]) -> torch.Tensor:
+        """The same ids, cut to the batch's longest expression (as the bundle tokenizer pads them)."""
+        tokens = self(texts)
+        return tokens[:, : int((tokens != 0).sum(dim=1).max())]

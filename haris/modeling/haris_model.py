@@ -92,5 +92,20 @@ class Haris(nn.Module):
         fused = self.fuse(*image_feats, *text)
         return self.decode(fused.vis_tokens, fused.lang_tokens, text.text_mask)
 
+    def run_stage(self, stage: str, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One stage by its contract name ("haris": the whole model), its outputs as a tuple: what the
+        export adapter traces and the eager backend runs."""
+        if stage == "image_encoder":
+            return tuple(self.encode_image(*inputs))
+        if stage == "text_encoder":
+            return tuple(self.encode_text(*inputs))
+        if stage == "fusion":
+            return tuple(self.fuse(*inputs))
+        if stage == "decoder":
+            return (self.decode(*inputs),)
+        if stage == "haris":
+            return (self(*inputs),)
+        raise ValueError(f"unknown stage {stage!r}; stages are image_encoder, text_encoder, fusion, decoder, haris")
+
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [parameter for parameter in self.parameters() if parameter.requires_grad]
