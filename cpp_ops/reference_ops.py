@@ -42,11 +42,16 @@ def check_logits(mask_logits: np.ndarray, resized: Sequence[int], original: Sequ
     logits = np.ascontiguousarray(mask_logits, dtype=np.float32)
     if logits.ndim != 2 or 0 in logits.shape:
         raise ValueError(f"expected 2-D mask logits (S/4, S/4), got {logits.shape}")
+    check_mask_sizes(resized, original, image_size)
+    return logits
+
+
+def check_mask_sizes(resized: Sequence[int], original: Sequence[int], image_size: int) -> None:
+    """ValueError unless the resized (h, w) lies inside S x S and the original (H, W) is positive."""
     if not (0 < resized[0] <= image_size and 0 < resized[1] <= image_size):
         raise ValueError(f"resized {tuple(resized)} must lie inside the {image_size} x {image_size} input")
     if min(original) <= 0:
         raise ValueError(f"original size {tuple(original)} must be positive")
-    return logits
 
 
 def preprocess_image(

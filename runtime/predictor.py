@@ -5,6 +5,9 @@ pixels); `predict` runs the text encoder, fusion and decoder for a batch of expr
 it, with N = 1 image features broadcast to the B expressions inside the fusion graph. Each thread
 has its own current image, so one Predictor serves several threads; backends that are not
 thread-safe (TensorRT: one context and stream per stage) are called under a lock.
+
+Pre- and post-processing run in haris.cpp_ops on the host, or, on a TensorRT backend whose CUDA
+kernels can run, on the device next to the engines (`device_prepost`); both give the same results.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from haris import cpp_ops
 from haris.errors import HarisError
+from haris.runtime.device_prepost import DevicePrepost, device_prepost_for
 from haris.runtime.feature_cache import FeatureCache
 from haris.runtime.image_loading import ImageError, ImageSource, load_rgb
 from haris.runtime.image_transforms import resized_shape
@@ -53,6 +57,7 @@ class Predictor:
         self.cache = FeatureCache(cache_bytes)
         self._local = threading.local()
         self._backend_lock = contextlib.nullcontext() if backend.thread_safe else threading.Lock()
+        self.device_prepost: DevicePrepost | None = device_prepost_for(backend, settings.image_size, settings.pixel_mean, settings.pixel_std)
 
     @classmethod
     def from_bundle(
@@ -77,14 +82,11 @@ class Predictor:
         key = FeatureCache.key(rgb)
         encoded = self.cache.get(key)
         if encoded is None:
-            size, mean, std, _ = self.settings
+            size = self.settings.image_size
             if 0 in resized_shape(rgb.shape[0], rgb.shape[1], size):
                 raise ImageError(f"a {rgb.shape[0]} x {rgb.shape[1]} image is too elongated: its short side "
                                  f"would be 0 pixels when its long side is resized to the model's {size}")
-            pixels, resized = cpp_ops.preprocess_image(rgb, size, mean, std)
-            with self._backend_lock:
-                outputs = self.backend.run("image_encoder", {"image": pixels[None]})
-                features = {name: self.backend.keep(outputs[name]) for name in IMAGE_FEATS}
+            features, resized = self._encode_on_host(rgb) if self.device_prepost is None else self._encode_on_device(rgb)
             encoded = EncodedImage(features, rgb.shape[:2], resized)
             self.cache.put(key, encoded, sum(self.backend.nbytes(value) for value in features.values()))
         return encoded
@@ -97,22 +99,48 @@ class Predictor:
         if isinstance(expressions, str) or not expressions:
             raise HarisError("predict() takes a non-empty list of expressions")
         tokens = self.tokenize(list(expressions))
-        with self._backend_lock:
-            logits = self._decode(encoded, tokens)
-        return [self._prediction(text, logits[index, 0], encoded) for index, text in enumerate(expressions)]
+        masks, logits = self._masks_on_host(encoded, tokens) if self.device_prepost is None else self._masks_on_device(encoded, tokens)
+        threshold = self.settings.threshold
+        return [
+            Prediction(text, masks[index], logits[index, 0], mask_score(logits[index, 0], threshold)) for index, text in enumerate(expressions)
+        ]
 
     def segment(self, image: ImageSource, expressions: Sequence[str]) -> list[Prediction]:
         self.set_image(image)
         return self.predict(expressions)
 
-    def _decode(self, encoded: EncodedImage, tokens: np.ndarray) -> np.ndarray:
+    def _encode_on_host(self, rgb: np.ndarray) -> tuple[dict[str, Any], tuple[int, int]]:
+        size, mean, std, _ = self.settings
+        pixels, resized = cpp_ops.preprocess_image(rgb, size, mean, std)  # outside the lock: CPU work
+        with self._backend_lock:
+            return self._image_features(pixels[None]), resized
+
+    def _encode_on_device(self, rgb: np.ndarray) -> tuple[dict[str, Any], tuple[int, int]]:
+        # The kernel writes the encoder's input buffer on the backend's stream: it and the encoder
+        # run are one step under the lock, or another thread's image could land in between.
+        with self._backend_lock:
+            image, resized = self.device_prepost.preprocess(rgb)
+            return self._image_features(image), resized
+
+    def _image_features(self, image: Any) -> dict[str, Any]:
+        outputs = self.backend.run("image_encoder", {"image": image})
+        return {name: self.backend.keep(outputs[name]) for name in IMAGE_FEATS}
+
+    def _masks_on_host(self, encoded: EncodedImage, tokens: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        with self._backend_lock:
+            logits = self.backend.to_numpy(self._decode(encoded, tokens))
+        size, _, _, threshold = self.settings
+        masks = [cpp_ops.postprocess_mask(low[0], encoded.resized, encoded.original, size, threshold) for low in logits]
+        return masks, logits
+
+    def _masks_on_device(self, encoded: EncodedImage, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self._backend_lock:  # the decoder's output buffer is read before the next run reuses it
+            logits = self._decode(encoded, tokens)
+            return self.device_prepost.postprocess(logits, encoded.resized, encoded.original, self.settings.threshold)
+
+    def _decode(self, encoded: EncodedImage, tokens: np.ndarray) -> Any:
+        """The decoder's (B, 1, S/4, S/4) mask logits, where the backend keeps them."""
         backend = self.backend
         text = backend.run("text_encoder", {"text_tokens": tokens})
         fused = backend.run("fusion", {**encoded.features, **text})
-        logits = backend.run("decoder", {**fused, "text_mask": text["text_mask"]})["mask_logits"]
-        return backend.to_numpy(logits)
-
-    def _prediction(self, expression: str, logits: np.ndarray, encoded: EncodedImage) -> Prediction:
-        size, _, _, threshold = self.settings
-        mask = cpp_ops.postprocess_mask(logits, encoded.resized, encoded.original, size, threshold)
-        return Prediction(expression, mask, logits, mask_score(logits, threshold))
+        return backend.run("decoder", {**fused, "text_mask": text["text_mask"]})["mask_logits"]

@@ -18,7 +18,8 @@ BACKENDS = ("onnxruntime", "tensorrt")
 def predictor_from_bundle(
     path: str | Path, backend: str, device: str, precision: str | None, threads: int | None, cache_bytes: int
 ) -> Predictor:
-    bundle = Bundle.open(path)
+    # Each file is verified as its backend or the tokenizer loads it: only what this Predictor runs.
+    bundle = Bundle.open(path, verify_all=False)
     manifest = bundle.manifest
     precision = precision or _default_precision(backend, device, bundle)
     if backend == "onnxruntime":
@@ -31,6 +32,7 @@ def predictor_from_bundle(
         stages = TensorRTBackend(bundle, precision, _cuda_index(device))
     else:
         raise HarisError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    bundle.verify_file(manifest.tokenizer["file"])  # BundleTokenizer reads it from the directory
     tokenizer = BundleTokenizer.from_settings(manifest.tokenizer, bundle.directory)
     preprocess = manifest.preprocess
     settings = PreprocessSettings(

@@ -51,7 +51,7 @@ class TensorRTBackend(StageBackend):
         self.stream = cuda_memory.create_stream()
         self.logger = self.trt.Logger(self.trt.Logger.WARNING)  # must outlive the runtime and engines
         self.runtime = self.trt.Runtime(self.logger)
-        loaded = {stage: self._deserialize(bundle.directory / spec.file, stage) for stage, spec in engines.items()}
+        loaded = {stage: self._deserialize(bundle.verify_file(spec.file), stage) for stage, spec in engines.items()}
         self.runtime_cache_path = Path(runtime_cache) if runtime_cache else None
         self.runtime_cache = self._load_runtime_cache(next(iter(loaded.values())))
         self.runners = {stage: self._runner(engine, stage) for stage, engine in loaded.items()}

@@ -18,6 +18,7 @@ class TrainConfig:
     focal_weight: float = 1.0
     dice_weight: float = 1.0
     mixed_precision: bool = True  # FP16 autocast with a grad scaler, on a GPU only
+    cpu_bf16: bool = False  # BF16 autocast when training on a CPU (fast where the CPU has AVX512-BF16/AMX)
     workers: int = 2  # data-loading processes per training process
     seed: int = 0
     checkpoint_every_steps: int = 0  # 0: a checkpoint at each epoch's end only
@@ -25,6 +26,10 @@ class TrainConfig:
     eval_split: str = "val"
     max_eval_expressions: int = 0  # 0: every expression of the split
     skip_bad_data: bool = False
+    # Encode every training image once, before the first step, when the image encoder is frozen
+    # (haris/train/frozen_feature_cache.py); held in memory, so checked against the limit first.
+    cache_frozen_features: bool = False
+    feature_cache_max_gb: float = 8.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:

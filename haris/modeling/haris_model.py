@@ -87,7 +87,10 @@ class Haris(nn.Module):
 
     def forward(self, image: torch.Tensor, text_tokens: torch.Tensor) -> torch.Tensor:
         """image (N, 3, S, S) with N = 1 or B, text_tokens (B, L) -> mask_logits (B, 1, S/4, S/4)."""
-        image_feats = self.encode_image(image)
+        return self.segment_features(self.encode_image(image), text_tokens)
+
+    def segment_features(self, image_feats: ImageFeatures, text_tokens: torch.Tensor) -> torch.Tensor:
+        """forward() from image features already computed (a frozen encoder's, cached in training)."""
         text = self.encode_text(text_tokens)
         fused = self.fuse(*image_feats, *text)
         return self.decode(fused.vis_tokens, fused.lang_tokens, text.text_mask)

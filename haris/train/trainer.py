@@ -29,6 +29,8 @@ from haris.losses import FocalDiceLoss
 from haris.modeling.model_builder import build_model
 from haris.train.distributed_context import DistributedContext
 from haris.train.epoch_sampler import EpochSampler
+from haris.train.feature_input_model import FeatureInputModel
+from haris.train.frozen_feature_cache import FrozenFeatureCache
 from haris.train.training_log import TrainingLog
 from haris.train.training_samples import TrainingSamples, collate_samples
 
@@ -50,18 +52,28 @@ class Trainer:
     ) -> None:
         self.run, self.recipe, self.run_dir, self.context = run, run.train, Path(run_dir), context
         self.train_data, self.val_data, self.show_progress = train_data, val_data, show_progress and context.is_main
+        self.started = time.monotonic()  # the time limit counts the feature cache's build too
         torch.manual_seed(self.recipe.seed)  # the same initial weights on every process
         self.model = build_model(run.model, load_pretrained=True).to(context.device)
-        self.parallel_model = self._parallel(self.model)
+        self.feature_cache = self._feature_cache()
+        self.parallel_model = self._parallel(FeatureInputModel(self.model) if self.feature_cache else self.model)
         self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(self.recipe.lr_drop_epochs), self.recipe.lr_drop_factor)
         self.mixed_precision = self.recipe.mixed_precision and context.device.type == "cuda"
+        self.autocast_dtype = torch.float16 if self.mixed_precision else torch.bfloat16
+        self.autocast = self.mixed_precision or (self.recipe.cpu_bf16 and context.device.type == "cpu")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed_precision)
         self.criterion = FocalDiceLoss(self.recipe.focal_weight, self.recipe.dice_weight)
         self.sampler, self.loader = self._data_loader()
         self.progress = TrainingProgress()
         self.log = TrainingLog(self.run_dir / LOG_FILE, enabled=context.is_main)
         self.stop_requested = False
+
+    def _feature_cache(self) -> FrozenFeatureCache | None:
+        if not self.recipe.cache_frozen_features:
+            return None
+        return FrozenFeatureCache.build(self.model, self.train_data, self.recipe.feature_cache_max_gb, self.recipe.skip_bad_data,
+                                        self.context.log, self.show_progress)
 
     def _parallel(self, model: torch.nn.Module) -> torch.nn.Module:
         if not self.context.distributed:
@@ -72,7 +84,8 @@ class Trainer:
     def _data_loader(self) -> tuple[EpochSampler, DataLoader]:
         per_process = max(1, self.recipe.batch_size // self.context.world_size)
         sampler = EpochSampler(len(self.train_data.records), per_process, self.context.rank, self.context.world_size, self.recipe.seed)
-        samples = TrainingSamples(self.train_data, self.run.model, self.recipe.seed, self.recipe.skip_bad_data)
+        cached_records = self.feature_cache.cached_records() if self.feature_cache else None
+        samples = TrainingSamples(self.train_data, self.run.model, self.recipe.seed, self.recipe.skip_bad_data, cached_records)
         loader = DataLoader(
             samples, batch_size=per_process, sampler=sampler, num_workers=self.recipe.workers, collate_fn=collate_samples,
             pin_memory=self.context.device.type == "cuda",
@@ -94,7 +107,7 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         """Train to the last epoch or the time limit; return the last validation metrics."""
-        start, metrics = time.monotonic(), {}
+        start, metrics = self.started, {}
         previous_handlers = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while self.progress.epoch < self.recipe.epochs:
@@ -133,8 +146,9 @@ class Trainer:
 
     def _step(self, batch: dict[str, torch.Tensor]) -> float:
         batch = {key: tensor.to(self.context.device, non_blocking=True) for key, tensor in batch.items()}
-        with torch.autocast(self.context.device.type, dtype=torch.float16, enabled=self.mixed_precision):
-            logits = self.parallel_model(batch["image"], batch["text_tokens"])
+        image_input = self.feature_cache.lookup(batch["record_index"], self.context.device) if self.feature_cache else batch["image"]
+        with torch.autocast(self.context.device.type, dtype=self.autocast_dtype, enabled=self.autocast):
+            logits = self.parallel_model(image_input, batch["text_tokens"])
         loss = self.criterion(logits.float(), batch["target"])
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

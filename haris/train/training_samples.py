@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from haris.config.model_config import ModelConfig
 from haris.data.text_tokenizer import TextTokenizer
 from haris.errors import DataError
-from haris.runtime.image_transforms import preprocess_image
+from haris.runtime.image_transforms import preprocess_image, resized_shape
 
 MASK_STRIDE = 4  # the decoder predicts at S/4
 
@@ -22,11 +22,19 @@ class TrainingSamples(Dataset):
     """Indexed by `(epoch, index)` from EpochSampler; the sentence is drawn from (seed, epoch, index).
 
     With `skip_bad`, an image that turns out unreadable yields None (dropped by `collate_samples`).
+    With `cached_records` (bool per record, from a FrozenFeatureCache) a sample carries its
+    `record_index` instead of the image, whose features the trainer looks up; what is left per
+    sample (the target, the tokens) is then the same every epoch, so it is memoized too.
     """
 
-    def __init__(self, dataset: Any, config: ModelConfig, seed: int = 0, skip_bad: bool = False) -> None:
+    def __init__(
+        self, dataset: Any, config: ModelConfig, seed: int = 0, skip_bad: bool = False, cached_records: torch.Tensor | None = None
+    ) -> None:
         self.dataset, self.config, self.seed, self.skip_bad = dataset, config, seed, skip_bad
+        self.cached_records = cached_records
         self.tokenizer = TextTokenizer(config)
+        self._targets: dict[int, torch.Tensor] = {}
+        self._tokens: dict[str, torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self.dataset.records)
@@ -35,19 +43,32 @@ class TrainingSamples(Dataset):
         epoch, index = key
         record = self.dataset.records[index]
         sentence = record.sentences[random.Random(f"{self.seed}/{epoch}/{index}").randrange(len(record.sentences))]
+        if self.cached_records is not None:
+            return self._cached_sample(index, record, sentence)
+        return self._loaded_sample(record, sentence)
+
+    def _loaded_sample(self, record: Any, sentence: str) -> dict[str, torch.Tensor] | None:
         try:
             image = self.dataset.load_image(record)
         except DataError:
             if self.skip_bad:
                 return None
             raise
-        model_input, resized = preprocess_image(image, self.config.image_size, self.config.preprocess.pixel_mean, self.config.preprocess.pixel_std)
-        target = mask_target(self.dataset.load_mask(record), resized, self.config.image_size)
-        return {
-            "image": torch.from_numpy(model_input),
-            "text_tokens": self.tokenizer([sentence])[0],
-            "target": torch.from_numpy(target)[None],
-        }
+        size, preprocess = self.config.image_size, self.config.preprocess
+        model_input, resized = preprocess_image(image, size, preprocess.pixel_mean, preprocess.pixel_std)
+        return {"image": torch.from_numpy(model_input), "text_tokens": self.tokenizer([sentence])[0], "target": self._target(record, resized)}
+
+    def _cached_sample(self, index: int, record: Any, sentence: str) -> dict[str, torch.Tensor] | None:
+        if not self.cached_records[index]:
+            return None
+        if index not in self._targets:
+            self._targets[index] = self._target(record, resized_shape(record.height, record.width, self.config.image_size))
+        if sentence not in self._tokens:
+            self._tokens[sentence] = self.tokenizer([sentence])[0]
+        return {"record_index": torch.tensor(index), "text_tokens": self._tokens[sentence], "target": self._targets[index]}
+
+    def _target(self, record: Any, resized: tuple[int, int]) -> torch.Tensor:
+        return torch.from_numpy(mask_target(self.dataset.load_mask(record), resized, self.config.image_size))[None]
 
 
 def mask_target(mask: np.ndarray, resized: tuple[int, int], image_size: int) -> np.ndarray:

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runtime_samples import demo_scenes, mask_iou
 
 from haris.errors import BundleError, ExportError, HarisError
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import EngineSpec
 from haris.runtime.cuda_memory import checked, cuda_runtime, gpu_properties
+from haris.runtime.device_prepost import cuda_kernels
 from haris.runtime.device_tensor import DeviceTensor
 from haris.runtime.engine_sidecar import RTX_DEFAULT_TARGETS, check_engine_compatibility, read_sidecar, targets_compute_capability
+from haris.runtime.predictor import Predictor
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGES
 
 RTX_SIDECAR = {
@@ -254,3 +257,31 @@ def test_the_tensorrt_rtx_runtime_cache_is_saved_and_reloaded(engine_bundle, tmp
         backend.run("text_encoder", {"text_tokens": text_tokens(2, 5)})
         backend.close()
         assert cache.stat().st_size > 0
+
+
+@pytest.mark.gpu
+@pytest.mark.trt
+@pytest.mark.parametrize("precision, tolerance, min_iou", [("fp32", 1e-2, 0.98), ("fp16", 5e-2, 0.95)])
+def test_the_tensorrt_predictor_processes_on_the_device_and_agrees_with_onnxruntime(engine_bundle, precision, tolerance, min_iou):
+    kernels, reason = cuda_kernels()
+    if kernels is None:
+        pytest.skip(f"the device path needs the CUDA kernels: {reason}")
+    reference = Predictor.from_bundle(engine_bundle.directory, precision=precision, threads=1)
+    predictor = Predictor.from_bundle(engine_bundle.directory, backend="tensorrt", device="cuda", precision=precision)
+    host_path = Predictor(predictor.backend, predictor.settings, predictor.tokenize)
+    host_path.device_prepost = None  # the same engines behind the host kernels
+    assert predictor.device_prepost is not None
+    (pixels, sentences), (other, _) = demo_scenes(2)
+    try:
+        for image in (pixels, other[:, 40:], np.repeat(pixels, 2, axis=0)):
+            for actual, expected, on_host in zip(*(p.segment(image, sentences) for p in (predictor, reference, host_path))):
+                name = f"{precision} {image.shape} {actual.expression!r}"
+                assert actual.mask.dtype == np.bool_ and actual.mask.shape == expected.mask.shape == image.shape[:2]
+                assert mask_iou(actual.mask, expected.mask) >= min_iou, name
+                assert_close(actual.mask_logits, expected.mask_logits, tolerance, name)
+                # Same engines, so only the pre/post-processing differs: with kernels bit-exact on
+                # both sides, masks may differ only where a logit sits on the threshold.
+                np.testing.assert_allclose(actual.mask_logits, on_host.mask_logits, rtol=0, atol=1e-4, err_msg=name)
+                assert (actual.mask != on_host.mask).mean() <= 1e-4, name
+    finally:
+        predictor.backend.close()

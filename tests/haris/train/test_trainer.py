@@ -11,6 +11,7 @@ from toy_dataset import ToyDataset
 
 from haris.checkpoint import load_checkpoint
 from haris.config import load_run_config
+from haris.errors import ConfigError, DataError
 from haris.train.distributed_context import DistributedContext
 from haris.train.trainer import Trainer
 
@@ -59,3 +60,53 @@ def test_learning_rate_drops_at_the_configured_epoch(tmp_path):
     trainer = make_trainer(tmp_path)
     trainer.fit()
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+
+
+def test_cached_frozen_features_train_like_the_full_model(tmp_path):
+    exact = ["train.cpu_bf16=false"]
+    plain = make_trainer(tmp_path / "plain", exact + ["train.cache_frozen_features=false"])
+    cached = make_trainer(tmp_path / "cached", exact + ["train.cache_frozen_features=true"])
+    assert plain.feature_cache is None
+    assert cached.feature_cache is not None and bool(cached.feature_cache.cached_records().all())
+    plain.fit(), cached.fit()
+    plain_weights = load_file(str(tmp_path / "plain" / "last" / "model.safetensors"))
+    cached_weights = load_file(str(tmp_path / "cached" / "last" / "model.safetensors"))
+    # The same batches, the same features: only the encoder's batch composition differs (float rounding).
+    assert all(torch.allclose(plain_weights[key], cached_weights[key], atol=1e-4, rtol=1e-3) for key in plain_weights)
+
+
+def test_feature_cache_refuses_a_trainable_encoder_and_an_oversized_cache(tmp_path):
+    with pytest.raises(ConfigError, match="frozen image encoder"):
+        make_trainer(tmp_path / "a", ["train.cache_frozen_features=true", "image_encoder.trainable=true"])
+    assert make_trainer(tmp_path / "c", ["train.cache_frozen_features=false", "image_encoder.trainable=true"]).feature_cache is None
+    with pytest.raises(ConfigError, match="feature_cache_max_gb"):
+        make_trainer(tmp_path / "b", ["train.cache_frozen_features=true", "train.feature_cache_max_gb=1e-6"])
+
+
+class UnreadableFirstImage(ToyDataset):
+    def load_image(self, record):
+        if record.ref_id == 0:
+            raise DataError(f"{record.file_name}: unreadable (ref {record.ref_id})")
+        return super().load_image(record)
+
+
+def test_feature_cache_skips_unreadable_images_only_when_asked(tmp_path):
+    run = load_run_config("tiny", RECIPE + ["train.cache_frozen_features=true"])
+    context = DistributedContext.from_environment("cpu")
+    with pytest.raises(DataError, match="0.png"):
+        Trainer(run, UnreadableFirstImage(12), ToyDataset(4, seed=1), tmp_path / "strict", context, show_progress=False)
+    lenient = load_run_config("tiny", RECIPE + ["train.cache_frozen_features=true", "train.skip_bad_data=true"])
+    trainer = Trainer(lenient, UnreadableFirstImage(12), ToyDataset(4, seed=1), tmp_path / "lenient", context, show_progress=False)
+    assert trainer.feature_cache.cached_records().tolist() == [False] + [True] * 11
+    assert trainer.fit()["count"] == 8
+
+
+def test_cpu_bf16_autocasts_the_training_step_only_when_asked(tmp_path, monkeypatch):
+    dtypes = []
+    trainer = make_trainer(tmp_path / "bf16", ["train.cpu_bf16=true", "train.epochs=1"])
+    model_forward = trainer.parallel_model.forward
+    monkeypatch.setattr(trainer.parallel_model, "forward", lambda *a: dtypes.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None) or model_forward(*a))
+    assert 0 <= trainer.fit()["mean_iou"] <= 1
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    fp32 = make_trainer(tmp_path / "fp32", ["train.cpu_bf16=false"])
+    assert not fp32.autocast
