@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DemoSettings:
     images: int = 2000  # synthetic scenes (80% train), the dataset `haris data synth` writes by default
-    train_minutes: float = 8.0  # the tiny preset's time limit (then validated and checkpointed)
+    train_minutes: float = 10.0  # the tiny preset's own budget (then validated and checkpointed)
     eval_expressions: int = 400  # of the val split, for `haris eval` and the parity bench
     overlays: int = 4  # best and worst eval cases, and bundle predictions on demo scenes
     speed_iterations: int = 10

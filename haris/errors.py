@@ -23,3 +23,7 @@ class ExportError(HarisError):
 
 class BundleError(HarisError):
     """A bundle or engine that is missing files, altered, or made for another TensorRT or GPU."""
+
+
+class TrainingInterrupted(HarisError):
+    """A training run stopped by Ctrl-C or SIGTERM, after its checkpoint was saved: not finished."""

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from haris.checkpoint.checkpoint_io import WEIGHTS_FILE, save_checkpoint
 from haris.checkpoint.state_dict_check import load_fitting_state_dict
 from haris.config.run_config import RunConfig
+from haris.errors import TrainingInterrupted
 from haris.evaluation.evaluator import evaluate
 from haris.losses import FocalDiceLoss
 from haris.modeling.model_builder import build_model
@@ -68,6 +69,7 @@ class Trainer:
         self.progress = TrainingProgress()
         self.log = TrainingLog(self.run_dir / LOG_FILE, enabled=context.is_main)
         self.stop_requested = False
+        self.interrupted = False  # a signal stopped this process or another one
 
     def _feature_cache(self) -> FrozenFeatureCache | None:
         if not self.recipe.cache_frozen_features:
@@ -122,6 +124,11 @@ class Trainer:
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
         self.log.plot(self.run_dir / CURVE_FILE)
+        if self.interrupted:  # saved, but not done: whoever called must not take this for a finished run
+            raise TrainingInterrupted(
+                f"training stopped by a signal at step {self.progress.step}, checkpointed in {self.run_dir / LAST}; "
+                f"continue it with: haris train --resume {self.run_dir}"
+            )
         return metrics
 
     def _train_epoch(self, start: float) -> bool:
@@ -158,9 +165,11 @@ class Trainer:
 
     def _should_stop(self, start: float) -> bool:
         limit = self.recipe.time_limit_minutes * 60
-        stop = self.stop_requested or bool(limit and time.monotonic() - start > limit)
+        timed_out = bool(limit and time.monotonic() - start > limit)
         # Every process must stop at the same step, or the collectives would hang.
-        return any(self.context.gather_objects(stop))
+        flags = self.context.gather_objects((self.stop_requested, timed_out))
+        self.interrupted = any(signalled for signalled, _ in flags)
+        return self.interrupted or any(late for _, late in flags)
 
     def _validate_and_save(self) -> dict[str, Any]:
         self.context.average_buffers(self.model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from toy_dataset import ToyDataset
 
 from haris.checkpoint import load_checkpoint
 from haris.config import load_run_config
-from haris.errors import ConfigError, DataError
+from haris.errors import ConfigError, DataError, TrainingInterrupted
 from haris.train.distributed_context import DistributedContext
 from haris.train.trainer import Trainer
 
@@ -110,3 +111,20 @@ def test_cpu_bf16_autocasts_the_training_step_only_when_asked(tmp_path, monkeypa
     assert dtypes and set(dtypes) == {torch.bfloat16}
     fp32 = make_trainer(tmp_path / "fp32", ["train.cpu_bf16=false"])
     assert not fp32.autocast
+
+
+def test_a_signal_stops_training_checkpointed_and_says_it_is_not_finished(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path)
+    step = Trainer._step
+
+    def step_then_signal(self, batch):
+        loss = step(self, batch)
+        if self.progress.step == 1:  # as Ctrl-C during the second step would
+            self._request_stop(signal.SIGINT, None)
+        return loss
+
+    monkeypatch.setattr(Trainer, "_step", step_then_signal)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        trainer.fit()
+    state = torch.load(tmp_path / "last" / "trainer_state.pt", weights_only=True)
+    assert state["progress"]["step"] == 2
