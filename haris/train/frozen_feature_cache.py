@@ -19,6 +19,7 @@ from tqdm import tqdm
 from haris.errors import ConfigError, DataError
 from haris.modeling.haris_model import Haris, ImageFeatures
 from haris.runtime.image_transforms import preprocess_image
+from haris.train.training_samples import MASK_STRIDE
 
 ENCODE_BATCH = 32
 MISSING = -1  # image row of a record whose image could not be read (skip_bad_data)
@@ -61,18 +62,18 @@ class FrozenFeatureCache:
         return ImageFeatures(*(tap[rows].to(device, non_blocking=True) for tap in self.taps))
 
 
-def _first_record_of_each_image(records: list) -> dict[int, Any]:
-    firsts: dict[int, Any] = {}
+def _first_record_of_each_image(records: list) -> dict[str, Any]:
+    firsts: dict[str, Any] = {}
     for record in records:
         firsts.setdefault(record.file_name, record)
     return firsts
 
 
 def _check_size(model: Haris, images: int, records: int, max_gb: float) -> None:
-    # The three float32 taps of each image, and each record's (S/4)^2 float32 target that
+    # The three float32 taps of each image, and each record's float32 loss target that
     # TrainingSamples memoizes alongside.
     size, channels = model.config.image_size, model.image_encoder.embed_dim
-    needed = (images * 3 * channels * (size // 16) ** 2 + records * (size // 4) ** 2) * 4 / 1e9
+    needed = (images * 3 * channels * (size // 16) ** 2 + records * (size // MASK_STRIDE) ** 2) * 4 / 1e9
     if needed > max_gb:
         raise ConfigError(
             f"the frozen-feature cache for {images} images and {records} refs would take {needed:.1f} GB (image_size {size}, "
@@ -83,7 +84,7 @@ def _check_size(model: Haris, images: int, records: int, max_gb: float) -> None:
 
 def _encode_images(model: Haris, dataset: Any, records: list, skip_bad: bool, progress: bool) -> tuple[list[torch.Tensor], set[int]]:
     device = next(model.parameters()).device
-    preprocess = model.config.preprocess
+    size, preprocess = model.config.image_size, model.config.preprocess
     chunks: list[list[torch.Tensor]] = [[], [], []]
     failed: set[int] = set()
     for start in tqdm(range(0, len(records), ENCODE_BATCH), desc="feature cache", disable=not progress):
@@ -96,7 +97,6 @@ def _encode_images(model: Haris, dataset: Any, records: list, skip_bad: bool, pr
                     raise
                 failed.add(row)
                 image = None
-            size = model.config.image_size
             pixels.append(torch.zeros(3, size, size) if image is None else
                           torch.from_numpy(preprocess_image(image, size, preprocess.pixel_mean, preprocess.pixel_std)[0]))
         with torch.no_grad():
