@@ -17,7 +17,7 @@ SAM_PIXEL_STD = (58.395, 57.12, 57.375)
 
 @dataclass(frozen=True)
 class ImageEncoderConfig:
-    """Segment Anything's ViT, frozen; three taps feed the hierarchical fusion."""
+    """Segment Anything's ViT, frozen unless `trainable`; three taps feed the hierarchical fusion."""
 
     name: Literal["vit_b", "vit_l", "vit_h", "tiny"] = "vit_b"
     # 1-based block indices whose outputs are the shallow, middle and deep taps.
@@ -35,7 +35,7 @@ class ImageEncoderConfig:
 
 @dataclass(frozen=True)
 class TextEncoderConfig:
-    """An open_clip text tower, frozen, with its context cut to `max_words`.
+    """An open_clip text tower, frozen unless `trainable`, with its context cut to `max_words`.
 
     `name` is an open_clip model config ("ViT-B-16"; "ViT-B-16-quickgelu" for OpenAI's weights,
     which were trained with QuickGELU) or "tiny".
@@ -45,6 +45,9 @@ class TextEncoderConfig:
     # An open_clip checkpoint file (state dict, .pt/.bin/.safetensors); read once at first build.
     checkpoint: Optional[str] = None
     trainable: bool = False
+    # With `trainable`, whether the token embedding table trains too. Its gradient is dense over CLIP's
+    # 49,408-token vocabulary: for the tiny tower that is most of what training the text side costs.
+    train_token_embedding: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ class TrainConfig:
     lr: float = 1e-4
     lr_drop_epochs: tuple[int, ...] = (30,)
     lr_drop_factor: float = 0.1
+    lr_schedule: str = "step"  # "step": the drops above; "cosine": to zero over the epochs (haris/train/learning_rate_schedule.py)
+    lr_warmup_epochs: float = 0.0  # a linear warm-up over this many epochs (fractions allowed)
     weight_decay: float = 0.0
     focal_weight: float = 1.0
     dice_weight: float = 1.0
@@ -34,3 +36,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ConfigError(f"train.epochs, train.batch_size and train.lr must be positive, got {self.epochs}, {self.batch_size}, {self.lr}")
+        if self.lr_schedule not in ("step", "cosine"):
+            raise ConfigError(f"train.lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
+        if self.lr_warmup_epochs < 0:
+            raise ConfigError(f"train.lr_warmup_epochs must not be negative, got {self.lr_warmup_epochs}")

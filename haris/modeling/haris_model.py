@@ -31,7 +31,8 @@ class FusedTokens(NamedTuple):
 
 
 class Haris(nn.Module):
-    """Frozen encoders, trainable fusion and decoder. Build it with `build_model(config)`."""
+    """Encoders frozen (as the paper has them) unless their config says trainable, fusion and decoder
+    trained. Build it with `build_model(config)`."""
 
     def __init__(
         self,

@@ -84,7 +84,8 @@ def build_text_encoder(config: ModelConfig) -> TextEncoder:
         act_layer=QuickGELU if clip_config.get("quick_gelu") else nn.GELU,
         norm_layer=LayerNorm,
     )
-    return TextEncoder(tower, pad_id=text_cfg.get("pad_id", 0), trainable=config.text_encoder.trainable)
+    return TextEncoder(tower, pad_id=text_cfg.get("pad_id", 0), trainable=config.text_encoder.trainable,
+                       train_token_embedding=config.text_encoder.train_token_embedding)
 
 
 def text_model_config(name: str) -> dict:

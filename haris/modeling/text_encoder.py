@@ -1,4 +1,4 @@
-"""An open_clip text tower, frozen, with its context cut to the maximum words."""
+"""An open_clip text tower, frozen unless asked, with its context cut to the maximum words."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class TextEncoder(nn.Module):
     the causal mask keeps it out, and its own features are zeroed.
     """
 
-    def __init__(self, tower: TextTransformer, pad_id: int = 0, trainable: bool = False) -> None:
+    def __init__(self, tower: TextTransformer, pad_id: int = 0, trainable: bool = False, train_token_embedding: bool = True) -> None:
         super().__init__()
         if tower.text_projection is None or tower.cls_emb is not None:
             raise ValueError("HARIS needs a CLIP-style text tower: a text projection and no class token")
@@ -22,6 +22,7 @@ class TextEncoder(nn.Module):
         self.pad_id = pad_id
         self.trainable = trainable
         self.requires_grad_(trainable)
+        tower.token_embedding.requires_grad_(trainable and train_token_embedding)
 
     @property
     def context_length(self) -> int:

@@ -2,7 +2,7 @@
 
 A run directory holds `run.json` (config and data), `log.jsonl`, `loss_curve.png`, and two
 checkpoints: `last/` (written every epoch, every `checkpoint_every_steps`, on a time limit and on
-Ctrl-C / SIGTERM, with the optimizer, scheduler, progress and RNG state beside the weights) and
+Ctrl-C / SIGTERM, with the optimizer, progress and RNG state beside the weights) and
 `best/` (the best validation mean IoU so far). Every checkpoint is written atomically.
 """
 
@@ -32,6 +32,7 @@ from haris.train.distributed_context import DistributedContext
 from haris.train.epoch_sampler import EpochSampler
 from haris.train.feature_input_model import FeatureInputModel
 from haris.train.frozen_feature_cache import FrozenFeatureCache
+from haris.train.learning_rate_schedule import fit_horizon_epochs, horizon_is_settled, learning_rate
 from haris.train.training_log import TrainingLog
 from haris.train.training_samples import TrainingSamples, collate_samples
 
@@ -45,6 +46,7 @@ class TrainingProgress:
     batch_in_epoch: int = 0  # batches of `epoch` already trained
     step: int = 0
     best_mean_iou: float = -1.0
+    horizon_epochs: float = 0.0  # the epochs the lr schedule spans; 0: train.epochs (refitted to a time limit every epoch)
 
 
 class Trainer:
@@ -59,7 +61,6 @@ class Trainer:
         self.feature_cache = self._feature_cache()
         self.parallel_model = self._parallel(FeatureInputModel(self.model) if self.feature_cache else self.model)
         self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(self.recipe.lr_drop_epochs), self.recipe.lr_drop_factor)
         self.mixed_precision = self.recipe.mixed_precision and context.device.type == "cuda"
         self.autocast_dtype = torch.float16 if self.mixed_precision else torch.bfloat16
         self.autocast = self.mixed_precision or (self.recipe.cpu_bf16 and context.device.type == "cpu")
@@ -96,12 +97,11 @@ class Trainer:
         return sampler, loader
 
     def restore(self) -> None:
-        """Continue from `last/`: weights, optimizer, scheduler, scaler, progress and RNG, exactly."""
+        """Continue from `last/`: weights, optimizer, scaler, progress (which fixes the learning rate) and RNG, exactly."""
         last = self.run_dir / LAST
         load_fitting_state_dict(self.model, load_file(str(last / WEIGHTS_FILE)), f"checkpoint {last}")
         state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.progress = TrainingProgress(**state["progress"])
         torch.set_rng_state(state["torch_rng"])
@@ -113,13 +113,15 @@ class Trainer:
         previous_handlers = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while self.progress.epoch < self.recipe.epochs:
+                epoch_started, whole_epoch = time.monotonic(), self.progress.batch_in_epoch == 0
                 finished = self._train_epoch(start)
                 if not finished:  # stopped mid-epoch: keep the position so a resume continues from it
                     metrics = self._validate_and_save()
                     break
-                self.scheduler.step()
                 self.progress.epoch, self.progress.batch_in_epoch = self.progress.epoch + 1, 0
                 metrics = self._validate_and_save()
+                if whole_epoch and self.recipe.time_limit_minutes > 0:
+                    self._fit_horizon(start, time.monotonic() - epoch_started)
         finally:
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
@@ -151,7 +153,28 @@ class Trainer:
                 self._save(self.run_dir / LAST)
         return True
 
+    def _fit_horizon(self, start: float, seconds_per_epoch: float) -> None:
+        """Refit the schedule to the epochs the time limit leaves room for, from the last epoch's duration."""
+        fitted = self.progress.horizon_epochs or float(self.recipe.epochs)
+        if horizon_is_settled(self.recipe, self.progress.epoch, fitted):
+            return
+        seconds_left = self.recipe.time_limit_minutes * 60 - (time.monotonic() - start)
+        horizon = fit_horizon_epochs(self.recipe, self.progress.epoch, seconds_left, seconds_per_epoch)
+        # Every process takes rank 0's measurement, so their learning rates stay equal.
+        self.progress.horizon_epochs = self.context.gather_objects(horizon)[0]
+        if self.progress.horizon_epochs < self.recipe.epochs <= fitted:  # said when it falls short of a full schedule, not every refit
+            self.context.log(f"the time limit leaves room for about {self.progress.horizon_epochs:.1f} of "
+                             f"{self.recipe.epochs} epochs: the learning-rate schedule is compressed to fit")
+
+    def _set_learning_rate(self) -> None:
+        batches = self.sampler.batches_per_epoch
+        epochs_done = self.progress.epoch + (self.progress.batch_in_epoch + 1) / batches
+        lr = learning_rate(self.recipe, epochs_done, self.progress.horizon_epochs or self.recipe.epochs)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def _step(self, batch: dict[str, torch.Tensor]) -> float:
+        self._set_learning_rate()
         batch = {key: tensor.to(self.context.device, non_blocking=True) for key, tensor in batch.items()}
         image_input = self.feature_cache.lookup(batch["record_index"], self.context.device) if self.feature_cache else batch["image"]
         with torch.autocast(self.context.device.type, dtype=self.autocast_dtype, enabled=self.autocast):
@@ -196,7 +219,6 @@ class Trainer:
         buffer = io.BytesIO()
         torch.save({
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
             "progress": asdict(self.progress),
             "torch_rng": torch.get_rng_state(),

@@ -64,8 +64,11 @@ def test_fully_padded_row_gives_finite_outputs(ablation, tokenize):
         assert torch.isfinite(tensor).all()
 
 
+FROZEN_TEXT = ["text_encoder.trainable=false"]  # the paper's choice; the tiny preset trains its text tower
+
+
 def test_only_fusion_and_decoder_train_and_encoders_get_no_grads(tokenize):
-    model = build_tiny(SMALL_IMAGE).train()
+    model = build_tiny(SMALL_IMAGE + FROZEN_TEXT).train()
     trainable = {name.split(".")[0] for name, p in model.named_parameters() if p.requires_grad}
     assert trainable == {"fusion", "decoder"}
     assert not model.image_encoder.training and not model.text_encoder.training
@@ -82,6 +85,19 @@ def test_only_fusion_and_decoder_train_and_encoders_get_no_grads(tokenize):
 
 
 def test_trainable_encoder_switch_unfreezes_it():
-    model = build_tiny(SMALL_IMAGE + ["image_encoder.trainable=true"])
+    model = build_tiny(SMALL_IMAGE + FROZEN_TEXT + ["image_encoder.trainable=true"])
     assert all(p.requires_grad for p in model.image_encoder.parameters())
     assert not any(p.requires_grad for p in model.text_encoder.parameters())
+
+
+def test_the_tiny_text_tower_trains_around_its_fixed_token_embedding(tokenize):
+    model = build_tiny(SMALL_IMAGE).train()  # the preset: text trainable, token embedding not
+    assert model.text_encoder.training and not model.image_encoder.training
+    logits = model(random_image(128, batch=2), tokenize(SENTENCES[:2], 17))
+    FocalDiceLoss()(logits, torch.zeros_like(logits)).backward()
+    tower = model.text_encoder.tower
+    assert tower.token_embedding.weight.grad is None and not tower.token_embedding.weight.requires_grad
+    assert all(p.grad is not None for p in tower.transformer.parameters())
+    assert tower.text_projection.grad is not None
+    every = build_tiny(SMALL_IMAGE + ["text_encoder.train_token_embedding=true"])
+    assert all(p.requires_grad for p in every.text_encoder.parameters())

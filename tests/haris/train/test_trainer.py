@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pytest
 import torch
@@ -128,3 +129,40 @@ def test_a_signal_stops_training_checkpointed_and_says_it_is_not_finished(tmp_pa
         trainer.fit()
     state = torch.load(tmp_path / "last" / "trainer_state.pt", weights_only=True)
     assert state["progress"]["step"] == 2
+
+
+def test_a_cosine_run_resumes_with_identical_weights_and_learning_rates(tmp_path, monkeypatch):
+    cosine = ["train.lr_schedule=cosine", "train.lr_warmup_epochs=0.5", "train.epochs=3"]
+    learning_rates, step = [], Trainer._step
+    monkeypatch.setattr(Trainer, "_step", lambda self, batch: (step(self, batch), learning_rates.append(self.optimizer.param_groups[0]["lr"]))[0])
+    make_trainer(tmp_path / "straight", cosine).fit()
+    straight_rates, learning_rates[:] = list(learning_rates), []
+    assert straight_rates[0] < straight_rates[1] and straight_rates[-1] == pytest.approx(0.0, abs=1e-12)  # warm-up, then to zero
+
+    original = Trainer._should_stop
+    monkeypatch.setattr(Trainer, "_should_stop", lambda self, start: self.progress.step == 5 or original(self, start))
+    make_trainer(tmp_path / "resumed", cosine).fit()
+    monkeypatch.setattr(Trainer, "_should_stop", original)
+    resumed = make_trainer(tmp_path / "resumed", cosine)
+    resumed.restore()
+    resumed.fit()
+    assert learning_rates == straight_rates
+    straight_weights = load_file(str(tmp_path / "straight" / "last" / "model.safetensors"))
+    resumed_weights = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))
+    assert all(torch.equal(straight_weights[key], resumed_weights[key]) for key in straight_weights)
+
+
+def test_a_time_limit_refits_the_schedule_every_epoch_until_the_drop(tmp_path):
+    trainer = make_trainer(tmp_path, ["train.epochs=10", "train.time_limit_minutes=1", "train.lr_drop_epochs=[8]"])
+    trainer.progress.epoch = 1
+    trainer._fit_horizon(time.monotonic() - 30.0, seconds_per_epoch=10.0)  # 30 s of 60 left, 10 s an epoch
+    assert trainer.progress.horizon_epochs == pytest.approx(4.0, abs=0.1)  # the drop moves to 3.2
+    trainer._save(tmp_path / "last")
+    state = torch.load(tmp_path / "last" / "trainer_state.pt", weights_only=True)
+    assert state["progress"]["horizon_epochs"] == pytest.approx(4.0, abs=0.1)  # a resume keeps the same schedule
+    trainer.progress.epoch = 2
+    trainer._fit_horizon(time.monotonic() - 40.0, seconds_per_epoch=5.0)  # epochs got faster: 20 s left, 5 s each
+    assert trainer.progress.horizon_epochs == pytest.approx(6.0, abs=0.1)  # the drop moves to 4.8
+    trainer.progress.epoch = 5
+    trainer._fit_horizon(time.monotonic() - 50.0, seconds_per_epoch=1.0)  # past the drop: settled
+    assert trainer.progress.horizon_epochs == pytest.approx(6.0, abs=0.1)
