@@ -25,8 +25,7 @@ def learning_rate(recipe: TrainConfig, epochs_done: float, horizon_epochs: float
     if recipe.lr_schedule == "cosine":
         progress = min(1.0, epochs_done / horizon_epochs)
         return recipe.lr * warmup * 0.5 * (1.0 + math.cos(math.pi * progress))
-    compression = horizon_epochs / recipe.epochs
-    drops = sum(1 for milestone in recipe.lr_drop_epochs if epochs_done > milestone * compression)
+    drops = sum(1 for milestone in _compressed_milestones(recipe, horizon_epochs) if epochs_done > milestone)
     return recipe.lr * warmup * recipe.lr_drop_factor ** drops
 
 
@@ -39,5 +38,10 @@ def fit_horizon_epochs(recipe: TrainConfig, epochs_done: int, seconds_left: floa
 
 def horizon_is_settled(recipe: TrainConfig, epochs_done: float, horizon_epochs: float) -> bool:
     """Whether refitting the horizon must stop: a step schedule that has dropped keeps its compression."""
+    return recipe.lr_schedule == "step" and any(epochs_done >= milestone for milestone in _compressed_milestones(recipe, horizon_epochs))
+
+
+def _compressed_milestones(recipe: TrainConfig, horizon_epochs: float) -> list[float]:
+    """The epochs of the step drops, moved earlier in proportion when the horizon is shorter than planned."""
     compression = horizon_epochs / recipe.epochs
-    return recipe.lr_schedule == "step" and any(epochs_done >= milestone * compression for milestone in recipe.lr_drop_epochs)
+    return [milestone * compression for milestone in recipe.lr_drop_epochs]

@@ -155,7 +155,7 @@ class Trainer:
 
     def _fit_horizon(self, start: float, seconds_per_epoch: float) -> None:
         """Refit the schedule to the epochs the time limit leaves room for, from the last epoch's duration."""
-        fitted = self.progress.horizon_epochs or float(self.recipe.epochs)
+        fitted = self._horizon_epochs()
         if horizon_is_settled(self.recipe, self.progress.epoch, fitted):
             return
         seconds_left = self.recipe.time_limit_minutes * 60 - (time.monotonic() - start)
@@ -166,10 +166,13 @@ class Trainer:
             self.context.log(f"the time limit leaves room for about {self.progress.horizon_epochs:.1f} of "
                              f"{self.recipe.epochs} epochs: the learning-rate schedule is compressed to fit")
 
+    def _horizon_epochs(self) -> float:
+        return self.progress.horizon_epochs or float(self.recipe.epochs)  # 0 until a time limit fits one
+
     def _set_learning_rate(self) -> None:
         batches = self.sampler.batches_per_epoch
         epochs_done = self.progress.epoch + (self.progress.batch_in_epoch + 1) / batches
-        lr = learning_rate(self.recipe, epochs_done, self.progress.horizon_epochs or self.recipe.epochs)
+        lr = learning_rate(self.recipe, epochs_done, self._horizon_epochs())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
