@@ -1,12 +1,14 @@
 """The runtimes a benchmark compares, written `backend:precision[@device]`, and opening them.
 
 - `torch:fp32|bf16|fp16`: the checkpoint run eagerly, in FP32 or under autocast (what a user would
-  pick instead of a bundle); the FP32 one is the parity reference.
+  pick instead of a bundle); the FP32 one is the parity reference. BF16 is a baseline only where
+  the CPU runs it natively (haris/cpu_features.py): elsewhere no user would pick it.
 - `onnxruntime:fp32|fp16`: the bundle's graphs in onnxruntime (CPU by default, `@cuda` for its
   CUDA provider).
 - `tensorrt:fp16|fp32`: the bundle's engines (`@cuda:0` by default).
 
-A runtime this machine cannot run (TensorRT without a GPU or without engines, a missing provider)
+A backend named without a precision (`--backends onnxruntime`) runs its default precisions on that
+device (`default_precisions`). A runtime this machine cannot run (TensorRT without a GPU or without engines, a missing provider)
 is not an error: the benchmarks list it as skipped, with the reason, and go on with the others.
 Importing this module imports no torch, so a worker measuring onnxruntime stays torch-free.
 """
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from haris.cpu_features import cpu_features
 from haris.errors import HarisError
 from haris.runtime.predictor import Predictor
 
@@ -45,30 +48,50 @@ class BackendSpec:
 
 def parse_backend(text: str) -> BackendSpec:
     """`onnxruntime:fp16`, `torch:bf16`, `tensorrt:fp16@cuda:1` -> BackendSpec; HarisError if unknown."""
-    name, _, device = text.strip().partition("@")
-    backend, _, precision = name.partition(":")
-    if backend not in PRECISIONS:
-        raise HarisError(f"unknown backend {backend!r} in {text!r}; choose from {', '.join(PRECISIONS)}")
-    if precision not in PRECISIONS[backend]:
-        raise HarisError(f"{backend} runs precisions {', '.join(PRECISIONS[backend])}, not {precision!r} (in {text!r})")
-    return BackendSpec(backend, precision, device or DEFAULT_DEVICES[backend])
+    specs = _parse_part(text)
+    if len(specs) != 1:
+        raise HarisError(f"{text!r} names no precision; e.g. {specs[0].label}")
+    return specs[0]
 
 
 def parse_backends(text: str | Sequence[str]) -> list[BackendSpec]:
-    """A comma-separated list (or a sequence) of specs, in order, without duplicates."""
+    """A comma-separated list (or a sequence) of specs, in order, without duplicates; a bare backend
+    name stands for its default precisions."""
     parts = text.split(",") if isinstance(text, str) else list(text)
-    specs = [parse_backend(part) for part in parts if part.strip()]
+    specs = [spec for part in parts if part.strip() for spec in _parse_part(part)]
     if not specs:
         raise HarisError("no backends given; e.g. --backends onnxruntime:fp32,onnxruntime:fp16")
     return list(dict.fromkeys(specs))
 
 
+def default_precisions(backend: str, device: str) -> tuple[str, ...]:
+    """The precisions a bare backend name runs: those with a fast path on `device`."""
+    if backend == "torch" and device.startswith("cuda"):
+        return ("fp32", "fp16")
+    if backend == "torch":  # FP16 has no CPU fast path; BF16 only with native instructions
+        return ("fp32", "bf16") if cpu_features().native_bf16 else ("fp32",)
+    if backend == "onnxruntime":
+        return ("fp32", "fp16")  # the bundle's graphs, both run by the CPU provider
+    return ("fp16",)
+
+
 def default_speed_backends(gpu_present: bool) -> list[BackendSpec]:
     """The eager baselines a user would pick instead, then the bundle's runtimes."""
-    eager = ["torch:fp32", "torch:bf16"]
-    if gpu_present:
-        eager += ["torch:fp32@cuda", "torch:fp16@cuda"]
+    eager = ["torch", "torch@cuda"] if gpu_present else ["torch"]
     return parse_backends([*eager, *PARITY_BACKENDS.split(",")])
+
+
+def _parse_part(text: str) -> list[BackendSpec]:
+    name, _, device = text.strip().partition("@")
+    backend, _, precision = name.partition(":")
+    if backend not in PRECISIONS:
+        raise HarisError(f"unknown backend {backend!r} in {text!r}; choose from {', '.join(PRECISIONS)}")
+    device = device or DEFAULT_DEVICES[backend]
+    if not precision:
+        return [BackendSpec(backend, default, device) for default in default_precisions(backend, device)]
+    if precision not in PRECISIONS[backend]:
+        raise HarisError(f"{backend} runs precisions {', '.join(PRECISIONS[backend])}, not {precision!r} (in {text!r})")
+    return [BackendSpec(backend, precision, device)]
 
 
 def skip_reason(spec: BackendSpec) -> str | None:

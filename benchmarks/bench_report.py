@@ -121,9 +121,17 @@ def speed_markdown(report: dict[str, Any], link_prefix: str = ".", heading_level
     ]
     for label, result in report["backends"].items():
         lines += [_speed_row(label, run, settings["stages"]) for run in result["runs"]]
+    lines += _no_fast_path_lines(report)
     lines += ["", *_memory_lines(report), *_skipped_lines(report)]
     lines += ["", f"![latency per stage]({link_prefix}/stage_latency.png)", "", f"![throughput]({link_prefix}/throughput.png)"]
     return "\n".join(lines)
+
+
+def _no_fast_path_lines(report: dict[str, Any]) -> list[str]:
+    """Why a row's "of peak" says "no fast path": once per backend."""
+    reasons = {label: run["encoder_no_fast_path"] for label, result in report["backends"].items()
+               for run in result["runs"] if run.get("encoder_no_fast_path")}
+    return ["", *(f"{label}: no fast path to judge it against, {reason}." for label, reason in reasons.items())] if reasons else []
 
 
 def _stage_difference_lines(report: dict[str, Any]) -> list[str]:
@@ -175,8 +183,14 @@ def _speed_row(label: str, run: dict[str, Any], stages: Sequence[str]) -> str:
     cells = [label, str(run["batch"]), str(run["expressions_per_image"])]
     cells += [f"{1000 * run['stages'][stage]['p50']:.2f}" for stage in stages]
     cells += [" / ".join(f"{1000 * total[key]:.2f}" for key in ("p50", "p90", "p99")), f"{run['images_per_s']:.2f}", f"{run['expressions_per_s']:.2f}",
-              f"{run['encoder_flops_per_s'] / 1e9:.1f}", "-" if fraction is None else f"{100 * fraction:.1f}%"]
+              f"{run['encoder_flops_per_s'] / 1e9:.1f}", _peak_share(fraction, run.get("encoder_no_fast_path"))]
     return "| " + " | ".join(cells) + " |"
+
+
+def _peak_share(fraction: float | None, no_fast_path: str | None) -> str:
+    if no_fast_path:
+        return "no fast path"
+    return "-" if fraction is None else f"{100 * fraction:.1f}%"
 
 
 def _skipped_lines(report: dict[str, Any]) -> list[str]:

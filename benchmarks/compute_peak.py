@@ -1,49 +1,80 @@
 """How close the image encoder gets to this machine's matmul peak, measured in the same run.
 
-The encoder's FLOPs are counted once, on the eager model (eager_baselines.encoder_flops). The peak
-is measured here, in one process: a large square matmul in onnxruntime (its MLAS kernels) and in
-torch (oneDNN / cuBLAS), fp32 everywhere, plus the reduced precision a user would run (bf16 on a
-CPU, fp16 on a GPU). Measured rather than taken from a data sheet: a shared or throttled machine
-runs below its nominal peak, and the fraction reported should be of what it can do now.
+The encoder's FLOPs are counted once, on the eager model (eager_baselines.encoder_flops). The peaks
+are measured here, in one process, and only those the benchmarked backends are judged against: a
+large square matmul in onnxruntime (its MLAS kernels) and in torch (oneDNN / cuBLAS) in FP32, torch
+BF16 where the CPU runs it natively, FP32 and FP16 on a GPU. Measured rather than taken from a data
+sheet: a shared or throttled machine runs below its nominal peak, and the fraction reported should
+be of what it can do now. Each peak is bounded in time (PEAK_SECONDS), so a slow path costs seconds.
 
 Which peak judges a backend: its compute precision's best. FP32 graphs and onnxruntime's FP16
-graphs on a CPU (which has no fast FP16 path: they convert to FP32) against the best FP32 peak;
-bf16 autocast against torch's bf16 peak; FP16 and bf16 on a GPU against torch's FP16 peak.
+graphs on a CPU (which has no fast FP16 path: they convert to FP32) against the best FP32 peak
+measured; BF16 autocast against torch's BF16 peak; FP16 and BF16 on a GPU against torch's FP16
+peak. A precision the CPU has no fast path for (BF16 without native instructions, torch FP16) has
+no peak: reports say so instead of quoting a share of a slow emulation.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from haris.cpu_features import cpu_features
+
 CPU_MATMUL_SIZE = 2048  # 17 GFLOP: long enough to time, short enough for a 2-core CPU
 GPU_MATMUL_SIZE = 8192
 REPEATS = 5
+PEAK_SECONDS = 3.0  # timed repeats stop after this long (at least one is timed)
 
 
-def measure_compute_reference(checkpoint: str | Path, threads: int, gpu_present: bool, matmul_size: int = CPU_MATMUL_SIZE) -> dict[str, Any]:
-    """The encoder's FLOPs per image and the matmul peaks (FLOP/s) of this machine, right now;
+def peak_key(backend: str, precision: str, on_gpu: bool) -> str | None:
+    """The peak a backend's image encoder is judged against, or None where its precision has no fast path."""
+    if on_gpu:
+        return "torch:fp32@cuda" if precision == "fp32" else "torch:fp16@cuda"
+    if precision == "bf16":
+        return "torch:bf16" if cpu_features().native_bf16 else None
+    if precision == "fp16" and backend == "torch":
+        return None
+    return f"{backend}:fp32"
+
+
+def no_fast_path_reason(precision: str) -> str:
+    """Why a CPU precision has no peak to be judged against."""
+    if precision == "bf16":
+        return f"no native BF16 on this CPU ({cpu_features().summary()})"
+    return "no FP16 arithmetic on this CPU"
+
+
+def needed_peaks(specs: Sequence[Any]) -> list[str]:
+    """The peaks the backends `specs` (BackendSpec) are judged against, each once, in order."""
+    keys = [peak_key(spec.backend, spec.precision, spec.on_gpu) for spec in specs]
+    return list(dict.fromkeys(key for key in keys if key is not None))
+
+
+def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Sequence[str], matmul_size: int = CPU_MATMUL_SIZE) -> dict[str, Any]:
+    """The encoder's FLOPs per image and the matmul peaks (FLOP/s) named in `peaks`, measured now;
     CPU peaks from (matmul_size)-square products (smaller ones stay below the peak)."""
     import torch
 
     from haris.benchmarks.eager_baselines import EagerBackend, encoder_flops
 
     torch.set_num_threads(threads)
-    peaks = {
-        "onnxruntime:fp32": onnxruntime_matmul_peak(matmul_size, threads),
-        "torch:fp32": torch_matmul_peak(matmul_size, torch.float32, "cpu"),
-        "torch:bf16": torch_matmul_peak(matmul_size, torch.bfloat16, "cpu"),
+    measures = {
+        "onnxruntime:fp32": lambda: onnxruntime_matmul_peak(matmul_size, threads),
+        "torch:fp32": lambda: torch_matmul_peak(matmul_size, torch.float32, "cpu"),
+        "torch:bf16": lambda: torch_matmul_peak(matmul_size, torch.bfloat16, "cpu"),
+        "torch:fp32@cuda": lambda: torch_matmul_peak(GPU_MATMUL_SIZE, torch.float32, "cuda"),
+        "torch:fp16@cuda": lambda: torch_matmul_peak(GPU_MATMUL_SIZE, torch.float16, "cuda"),
     }
-    if gpu_present:
-        peaks["torch:fp32@cuda"] = torch_matmul_peak(GPU_MATMUL_SIZE, torch.float32, "cuda")
-        peaks["torch:fp16@cuda"] = torch_matmul_peak(GPU_MATMUL_SIZE, torch.float16, "cuda")
+    measured = {key: measures[key]() for key in peaks}
+    on_gpu = any(key.endswith("@cuda") for key in peaks)
     flops = encoder_flops(EagerBackend(checkpoint, "cpu").model)
-    return {"encoder_flops_per_image": flops, "matmul_size": matmul_size, "gpu_matmul_size": GPU_MATMUL_SIZE if gpu_present else None,
-            "matmul_peaks": peaks}
+    return {"encoder_flops_per_image": flops, "matmul_size": matmul_size, "gpu_matmul_size": GPU_MATMUL_SIZE if on_gpu else None,
+            "matmul_peaks": measured}
 
 
 def torch_matmul_peak(size: int, dtype: Any, device: str) -> float:
@@ -75,20 +106,21 @@ def onnxruntime_matmul_peak(size: int, threads: int) -> float:
 
 
 def peak_for(label: str, precision: str, on_gpu: bool, peaks: dict[str, float]) -> tuple[str, float] | None:
-    """(name, FLOP/s) of the peak an image encoder run by backend `label` is judged against."""
-    if on_gpu:
-        key = "torch:fp32@cuda" if precision == "fp32" else "torch:fp16@cuda"
-        return (key, peaks[key]) if key in peaks else None
-    if precision == "bf16" and label.startswith("torch"):
-        return "torch:bf16", peaks["torch:bf16"]
-    key = max(("onnxruntime:fp32", "torch:fp32"), key=lambda name: peaks[name])
-    return key, peaks[key]
+    """(name, FLOP/s) of the peak an image encoder run by backend `label` is judged against: for FP32
+    on a CPU the best FP32 peak measured; None when there is none (no fast path, not measured)."""
+    key = peak_key(label.split(":")[0], precision, on_gpu)
+    if key is None:
+        return None
+    if key.endswith(":fp32") and not on_gpu:
+        measured = [name for name in ("onnxruntime:fp32", "torch:fp32") if name in peaks]
+        key = max(measured, key=lambda name: peaks[name]) if measured else key
+    return (key, peaks[key]) if key in peaks else None
 
 
 def _best_host_seconds(run: Callable[[], object]) -> float:
     run()
-    times = []
-    for _ in range(REPEATS):
+    times: list[float] = []
+    while len(times) < REPEATS and sum(times) < PEAK_SECONDS:
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from haris.cpu_features import FLAGS_OF_INTEREST, cpu_features
 from haris.file_digest import file_sha256
 from haris.runtime.bundle_manifest import MANIFEST_FILE
 
@@ -23,16 +24,15 @@ LIBRARIES = (
     "haris", "numpy", "torch", "onnxruntime", "onnxruntime-gpu", "onnx", "tensorrt", "tensorrt-rtx",
     "cuda-python", "open_clip_torch", "segment-anything", "matplotlib",
 )
-# CPU features that decide which fast paths exist (bf16 autocast is slow without AVX512-BF16 or AMX).
-CPU_FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "asimd", "sve")
 
 
 def describe_machine(threads: int | None = None) -> dict[str, Any]:
     """CPU model, cores, threads used, GPU (or None), library versions and the date, for a report."""
     return {
-        "cpu_model": cpu_model(),
+        "cpu_model": cpu_features().model,
         "cpu_cores": os.cpu_count(),
-        "cpu_flags": cpu_flags(),
+        "cpu_flags": [flag for flag in FLAGS_OF_INTEREST if flag in cpu_features().flags],
+        "cpu_fast_paths": {"native_bf16": cpu_features().native_bf16, "int8_dot_product": cpu_features().int8_dot_product},
         "threads": threads,
         "gpu": gpu_description(),
         "platform": platform.platform(),
@@ -59,21 +59,6 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def cpu_model() -> str:
-    for line in _read_text("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> list[str]:
-    for line in _read_text("/proc/cpuinfo").splitlines():
-        if line.startswith(("flags", "Features")):
-            present = set(line.split(":", 1)[1].split())
-            return [flag for flag in CPU_FLAGS_OF_INTEREST if flag in present]
-    return []
-
-
 def gpu_description() -> dict[str, str] | None:
     """Name and compute capability of CUDA device 0, or None on a machine without a usable GPU."""
     from haris.runtime.cuda_memory import gpu_properties
@@ -86,7 +71,8 @@ def machine_summary(machine: dict[str, Any]) -> str:
     gpu = machine.get("gpu")
     libraries = machine.get("libraries", {})
     threads = machine["threads"] or "default"
-    parts = [f"{machine['cpu_model']} ({machine['cpu_cores']} cores, {threads} threads)"]
+    flags = " ".join(machine.get("cpu_flags", [])) or "no flags read"
+    parts = [f"{machine['cpu_model']} ({machine['cpu_cores']} cores, {threads} threads; {flags})"]
     parts.append(f"GPU {gpu['name']}" if gpu else "no GPU")
     parts += [f"{name} {libraries[name]}" for name in ("torch", "onnxruntime", "tensorrt", "tensorrt-rtx") if name in libraries]
     parts.append(machine["date"])
@@ -99,8 +85,3 @@ def _cpp_ops_backend() -> str:
     return cpp_ops.BACKEND
 
 
-def _read_text(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""

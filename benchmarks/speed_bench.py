@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from haris.benchmarks.bench_backends import BackendSpec, default_speed_backends, parse_backends, skip_reason
-from haris.benchmarks.compute_peak import CPU_MATMUL_SIZE, peak_for
+from haris.benchmarks.compute_peak import CPU_MATMUL_SIZE, needed_peaks, no_fast_path_reason, peak_for, peak_key
 from haris.benchmarks.machine_info import describe_bundle, describe_machine
 from haris.benchmarks.timed_pipeline import STAGE_NAMES
 from haris.errors import HarisError
@@ -46,8 +46,8 @@ def run_speed(
 ) -> dict[str, Any]:
     """Measure every backend at every shape; write the report to `out` if given and return it.
 
-    `backends` None: eager FP32 and bf16 (and FP32 / FP16 autocast on a GPU), onnxruntime FP32 and
-    FP16, TensorRT FP16. Backends this machine cannot run are listed under "skipped" with why.
+    `backends` None: eager FP32 (and BF16 where the CPU runs it natively; FP32 / FP16 autocast on a
+    GPU), onnxruntime FP32 and FP16, TensorRT FP16. Backends this machine cannot run are listed under "skipped" with why.
     `image_shape` (H, W) of the synthetic photos; `matmul_size` of the CPU matmul peak measurement.
     """
     threads = threads or os.cpu_count() or 1
@@ -60,8 +60,8 @@ def run_speed(
         "iterations": iterations, "warmup": warmup, "image_shape": list(image_shape), "image_size": manifest.image_size,
         "stages": list(STAGE_NAMES),
     }
-    compute = _in_fresh_process("compute", checkpoint=str(checkpoint), threads=threads, gpu_present=machine["gpu"] is not None,
-                                matmul_size=matmul_size)
+    peaks = needed_peaks([spec for spec in specs if skip_reason(spec) is None])
+    compute = _in_fresh_process("compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size)
     results, skipped = _measure_backends(specs, str(checkpoint), str(bundle), settings, compute)
     report = {"kind": "speed", "machine": machine, "bundle": describe_bundle(bundle), "checkpoint": str(checkpoint),
               "settings": settings, "compute": compute, "backends": results, "skipped": skipped}
@@ -91,14 +91,17 @@ def _measure_backends(
 
 
 def encoder_efficiency(run: dict[str, Any], label: str, precision: str, on_gpu: bool, compute: dict[str, Any]) -> dict[str, Any]:
-    """The image encoder's achieved FLOP/s at its p50 latency, and its fraction of the matching peak."""
+    """The image encoder's achieved FLOP/s at its p50 latency, and its fraction of the matching peak
+    (or, for a precision with no fast path here, why there is none)."""
     flops = compute["encoder_flops_per_image"] * run["batch"]
     achieved = flops / run["stages"]["image_encoder"]["p50"]
     peak = peak_for(label, precision, on_gpu, compute["matmul_peaks"])
+    no_peak = no_fast_path_reason(precision) if peak_key(label.split(":")[0], precision, on_gpu) is None else None
     return {
         "encoder_flops_per_s": achieved,
         "encoder_peak": None if peak is None else peak[0],
         "encoder_peak_fraction": None if peak is None else achieved / peak[1],
+        "encoder_no_fast_path": no_peak,
     }
 
 

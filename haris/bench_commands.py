@@ -34,7 +34,8 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
     parity.add_argument("--data", required=True, help="dataset folder (refer format, e.g. from `haris data synth`, or PhraseCut)")
     parity.add_argument("--split", default="val")
     parity.add_argument("--backends", default="onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
-                        help="comma-separated backend:precision[@device] (default: %(default)s)")
+                        help="comma-separated backend[:precision][@device]; a bare backend runs its default precisions "
+                        "(default: %(default)s)")
     parity.add_argument("--max-expressions", type=int, default=0, help="compare only the split's first N expressions")
     parity.add_argument("--worst", type=int, default=4, metavar="N", help="overlays of the N least-agreeing expressions per backend")
     parity.add_argument("--stage-samples", type=int, default=2, metavar="N", help="refs whose stage inputs and outputs are compared")
@@ -45,8 +46,9 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
 def _add_speed(actions: argparse._SubParsersAction) -> None:
     speed = actions.add_parser("speed", help="per-stage latency, throughput, memory and encoder FLOP/s of each runtime")
     _add_model_arguments(speed)
-    speed.add_argument("--backends", help="comma-separated backend:precision[@device] (default: eager fp32 and bf16 "
-                       "[+ fp32/fp16 on a GPU], onnxruntime fp32 and fp16, tensorrt fp16)")
+    speed.add_argument("--backends", help="comma-separated backend[:precision][@device]; a bare backend runs its default "
+                       "precisions (default: eager torch [fp32, + bf16 where the CPU runs it natively, + fp32/fp16 on a GPU], "
+                       "onnxruntime fp32 and fp16, tensorrt fp16)")
     speed.add_argument("--batch", default="1,4", help="images per batch N, comma-separated (default: %(default)s)")
     speed.add_argument("--expressions-per-image", default="1,4,16", help="expressions per image E, comma-separated (default: %(default)s)")
     speed.add_argument("--iterations", type=int, default=10, help="timed passes per shape (default: %(default)s)")

@@ -14,6 +14,13 @@ from tiny_models import build_tiny
 torch.set_num_threads(1)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """The CPU and the fast paths it decides, at the top of every run: figures and timings depend on them."""
+    from haris.cpu_features import cpu_features
+
+    return f"cpu: {cpu_features().summary()}"
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     import open_clip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from haris.errors import ConfigError
 
@@ -17,10 +18,13 @@ class TrainConfig:
     lr_schedule: str = "step"  # "step": the drops above; "cosine": to zero over the epochs (haris/train/learning_rate_schedule.py)
     lr_warmup_epochs: float = 0.0  # a linear warm-up over this many epochs (fractions allowed)
     weight_decay: float = 0.0
+    grad_clip_norm: float = 0.0  # 0: none; otherwise the trainable gradients' total L2 norm is clipped to it
     focal_weight: float = 1.0
     dice_weight: float = 1.0
     mixed_precision: bool = True  # FP16 autocast with a grad scaler, on a GPU only
-    cpu_bf16: bool = False  # BF16 autocast when training on a CPU (fast where the CPU has AVX512-BF16/AMX)
+    # BF16 autocast when training on a CPU: "auto" turns it on only where the CPU has native BF16
+    # (AVX512-BF16, AMX, ARM BF16; haris/cpu_features.py): elsewhere a BF16 matmul is ~40x slower.
+    cpu_bf16: Literal["auto", True, False] = "auto"
     workers: int = 2  # data-loading processes per training process
     seed: int = 0
     checkpoint_every_steps: int = 0  # 0: a checkpoint at each epoch's end only

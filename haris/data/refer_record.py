@@ -20,4 +20,4 @@ class ReferRecord:
     height: int
     width: int
     sentences: tuple[str, ...]
-    segmentation: object  # polygons (list of coordinate lists) or an RLE dict, as in instances.json
+    segmentation: object  # polygons, RLE dicts (a list of either) or one RLE dict, as in instances.json

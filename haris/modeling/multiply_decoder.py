@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from haris.modeling.mask_upsampler import MaskUpsampler
-from haris.modeling.transformer_mask_decoder import dot_mask_logits
 
 
 class MultiplyDecoder(nn.Module):
@@ -19,4 +18,4 @@ class MultiplyDecoder(nn.Module):
         """Same contract as TransformerMaskDecoder.forward."""
         weights = text_mask.to(lang_tokens.dtype)[..., None]
         pooled = (lang_tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-        return dot_mask_logits(self.lang_proj(pooled), self.upsampler(vis_tokens))
+        return self.upsampler.mask_logits(vis_tokens, self.lang_proj(pooled))

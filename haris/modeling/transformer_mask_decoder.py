@@ -32,10 +32,5 @@ class TransformerMaskDecoder(nn.Module):
         query_mask = torch.cat([torch.ones_like(text_mask[:, :1]), text_mask], dim=1)
         for layer in self.layers:
             queries = layer(queries, query_mask, memory, memory_pos)
-        return dot_mask_logits(self.mask_embed(queries[:, 0]), self.upsampler(vis_tokens))
+        return self.upsampler.mask_logits(vis_tokens, self.mask_embed(queries[:, 0]))
 
-
-def dot_mask_logits(mask_embed: torch.Tensor, pixel_embed: torch.Tensor) -> torch.Tensor:
-    """(B, C') . (B, C', h, w) over channels -> (B, 1, h, w), as one batched matmul."""
-    batch, channels, height, width = pixel_embed.shape
-    return (mask_embed[:, None, :] @ pixel_embed.reshape(batch, channels, height * width)).reshape(batch, 1, height, width)

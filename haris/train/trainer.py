@@ -28,6 +28,7 @@ from haris.errors import TrainingInterrupted
 from haris.evaluation.evaluator import evaluate
 from haris.losses import FocalDiceLoss
 from haris.modeling.model_builder import build_model
+from haris.train.autocast_choice import choose_autocast
 from haris.train.distributed_context import DistributedContext
 from haris.train.epoch_sampler import EpochSampler
 from haris.train.feature_input_model import FeatureInputModel
@@ -60,11 +61,12 @@ class Trainer:
         self.model = build_model(run.model, load_pretrained=True).to(context.device)
         self.feature_cache = self._feature_cache()
         self.parallel_model = self._parallel(FeatureInputModel(self.model) if self.feature_cache else self.model)
-        self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay)
-        self.mixed_precision = self.recipe.mixed_precision and context.device.type == "cuda"
-        self.autocast_dtype = torch.float16 if self.mixed_precision else torch.bfloat16
-        self.autocast = self.mixed_precision or (self.recipe.cpu_bf16 and context.device.type == "cpu")
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed_precision)
+        # fused: one kernel over all parameters instead of several small ops per tensor (~4% of a tiny CPU step)
+        self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay,
+                                          fused=True)
+        self.autocast = choose_autocast(self.recipe, context.device)
+        context.log(self.autocast.reason)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast.grad_scaler)
         self.criterion = FocalDiceLoss(self.recipe.focal_weight, self.recipe.dice_weight)
         self.sampler, self.loader = self._data_loader()
         self.progress = TrainingProgress()
@@ -180,11 +182,14 @@ class Trainer:
         self._set_learning_rate()
         batch = {key: tensor.to(self.context.device, non_blocking=True) for key, tensor in batch.items()}
         image_input = self.feature_cache.lookup(batch["record_index"], self.context.device) if self.feature_cache else batch["image"]
-        with torch.autocast(self.context.device.type, dtype=self.autocast_dtype, enabled=self.autocast):
+        with torch.autocast(self.context.device.type, dtype=self.autocast.dtype, enabled=self.autocast.enabled):
             logits = self.parallel_model(image_input, batch["text_tokens"])
         loss = self.criterion(logits.float(), batch["target"])
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if self.recipe.grad_clip_norm > 0:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the loss-scaled ones
+            torch.nn.utils.clip_grad_norm_(self.model.trainable_parameters(), self.recipe.grad_clip_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return loss.item()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from haris import __version__
+from haris.atomic_file import write_json_atomically
 from haris.config.config_io import config_from_dict, config_to_dict
 from haris.config.run_config import RunConfig
+from haris.cpu_features import cpu_features
 from haris.data.dataset_factory import open_dataset
 from haris.errors import HarisError
 from haris.train.distributed_context import DistributedContext
@@ -39,6 +42,8 @@ def train(
         train_data = open_dataset(data["data_dir"], "train", data["split_by"], data["image_dir"], run.train.skip_bad_data, context.log)
         val_data = open_dataset(data["data_dir"], run.train.eval_split, data["split_by"], data["image_dir"], run.train.skip_bad_data, context.log)
         trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress)
+        if context.is_main:
+            _record_session(run_dir, trainer, resume)
         if resume:
             trainer.restore()
         return trainer.fit()
@@ -54,6 +59,18 @@ def _start_run(run_dir: Path, run: RunConfig, data: dict, context: DistributedCo
         record = {"haris_version": __version__, "config": config_to_dict(run), "data": data}
         (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     context.barrier()
+
+
+def _record_session(run_dir: Path, trainer: Trainer, resumed: bool) -> None:
+    """Append this process's machine and autocast choice to run.json: a resumed run may continue on
+    another CPU, where `train.cpu_bf16=auto` can resolve differently."""
+    path = run_dir / RUN_FILE
+    record = json.loads(path.read_text(encoding="utf-8"))
+    session = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "resumed": resumed,
+               "device": str(trainer.context.device), "processes": trainer.context.world_size, "cpu": cpu_features().summary(),
+               **trainer.autocast.record()}
+    record.setdefault("sessions", []).append(session)
+    write_json_atomically(path, record)
 
 
 def _read_run(run_dir: Path) -> tuple[RunConfig, dict]:

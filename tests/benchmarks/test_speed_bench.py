@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
 
+from haris.benchmarks import bench_backends, compute_peak
 from haris.benchmarks.bench_backends import BackendSpec, parse_backends
 from haris.benchmarks.compute_peak import peak_for
 from haris.benchmarks.speed_bench import run_speed
 from haris.benchmarks.speed_worker import DeviceMemory, peak_rss_mib, rss_mib, speed_inputs
 from haris.benchmarks.stage_clock import HostClock, clock_for
 from haris.benchmarks.timed_pipeline import STAGE_NAMES, split_image_features, summarize_passes
+from haris.cpu_features import parse_cpuinfo
 from haris.errors import HarisError
 
 
@@ -63,13 +66,52 @@ def test_percentiles_are_per_stage():
     assert stats["decoder"] == {"p50": 50.0, "p90": 90.0, "p99": 99.0} and stats["end_to_end"]["p99"] == 990.0
 
 
-def test_each_backend_is_judged_against_the_peak_of_its_compute_precision():
+def with_cpu(monkeypatch, flags: str) -> None:
+    """Make the bench modules see a CPU with these /proc/cpuinfo flags."""
+    features = parse_cpuinfo(f"model name\t: Test CPU\nflags\t\t: {flags}\n")
+    for module in (bench_backends, compute_peak):
+        monkeypatch.setattr(module, "cpu_features", lambda: features)
+
+
+def test_each_backend_is_judged_against_the_peak_of_its_compute_precision(monkeypatch):
+    with_cpu(monkeypatch, "avx2 fma avx512f avx512_bf16 avx512_vnni")
     peaks = {"onnxruntime:fp32": 4e11, "torch:fp32": 2e11, "torch:bf16": 8e11, "torch:fp32@cuda": 5e13, "torch:fp16@cuda": 7e14}
     assert peak_for("torch:fp32", "fp32", False, peaks) == ("onnxruntime:fp32", 4e11)  # the machine's best FP32
+    assert peak_for("torch:fp32", "fp32", False, {"torch:fp32": 2e11}) == ("torch:fp32", 2e11)  # the best measured
     assert peak_for("onnxruntime:fp16", "fp16", False, peaks) == ("onnxruntime:fp32", 4e11)  # no FP16 units on a CPU
     assert peak_for("torch:bf16", "bf16", False, peaks) == ("torch:bf16", 8e11)
     assert peak_for("tensorrt:fp16", "fp16", True, peaks) == ("torch:fp16@cuda", 7e14)
     assert peak_for("tensorrt:fp16", "fp16", True, {"torch:fp32": 1.0}) is None
+
+
+def test_a_precision_without_a_fast_path_has_no_peak_and_is_never_measured(monkeypatch):
+    with_cpu(monkeypatch, "avx2 fma")
+    assert peak_for("torch:bf16", "bf16", False, {"torch:bf16": 1e9, "torch:fp32": 5e10}) is None
+    assert peak_for("torch:fp16", "fp16", False, {"torch:fp32": 5e10}) is None
+    assert "no native BF16" in compute_peak.no_fast_path_reason("bf16")
+    specs = parse_backends("torch:fp32,torch:bf16,onnxruntime:fp16,onnxruntime:fp32")
+    assert compute_peak.needed_peaks(specs) == ["torch:fp32", "onnxruntime:fp32"]
+    with_cpu(monkeypatch, "avx2 fma avx512f avx512_bf16")
+    assert compute_peak.needed_peaks(specs) == ["torch:fp32", "torch:bf16", "onnxruntime:fp32"]
+
+
+def test_a_bare_backend_runs_its_default_precisions_for_this_cpu(monkeypatch):
+    with_cpu(monkeypatch, "avx2 fma")
+    assert [spec.label for spec in parse_backends("onnxruntime")] == ["onnxruntime:fp32", "onnxruntime:fp16"]
+    assert [spec.label for spec in parse_backends("torch,tensorrt")] == ["torch:fp32", "tensorrt:fp16"]
+    assert [spec.label for spec in bench_backends.default_speed_backends(False)][:2] == ["torch:fp32", "onnxruntime:fp32"]
+    with_cpu(monkeypatch, "avx2 fma avx512f avx512_bf16")
+    assert [spec.label for spec in parse_backends("torch")] == ["torch:fp32", "torch:bf16"]
+    assert [spec.label for spec in parse_backends("torch@cuda")] == ["torch:fp32@cuda", "torch:fp16@cuda"]
+    with pytest.raises(HarisError, match="names no precision"):
+        bench_backends.parse_backend("onnxruntime")
+
+
+def test_each_peak_is_measured_in_bounded_time(monkeypatch):
+    monkeypatch.setattr(compute_peak, "PEAK_SECONDS", 0.05)
+    calls = []
+    compute_peak._best_host_seconds(lambda: calls.append(time.sleep(0.03)))
+    assert len(calls) == 3  # the warm-up, then timed runs until 0.05 s have passed: two, not REPEATS
 
 
 def test_cpu_backends_use_the_host_clock_and_report_no_device_memory():

@@ -2,8 +2,9 @@
 
 Each object's mask is computed first (pycocotools for polygons, an exact disc test for circles) and
 the object is painted through that mask, so the annotation and the image can never disagree at a
-boundary pixel. Polygonal shapes are annotated as polygons and circles as compressed RLE, so the
-synthetic data exercises both of the loader's formats.
+boundary pixel. Polygonal shapes are annotated as polygons and circles (which have no exact
+outline) as a list of one compressed RLE: both are layouts the refer API's getMask reads, so a
+peer's RefCOCO loader reads the synthetic set too, and the data exercises both of our loader's.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class ShapeRenderer:
         if scene_object.shape == "circle":
             inside = np.hypot(self.xs - scene_object.centre_x, self.ys - scene_object.centre_y) <= scene_object.radius
             rle = coco_mask.encode(np.asfortranarray(inside.astype(np.uint8)))
-            return inside, {"size": [self.size, self.size], "counts": rle["counts"].decode("ascii")}
+            return inside, [{"size": [self.size, self.size], "counts": rle["counts"].decode("ascii")}]
         polygon = [round(float(v), 2) for v in self._vertices(scene_object).ravel()]
         rles = coco_mask.frPyObjects([polygon], self.size, self.size)
         return coco_mask.decode(rles)[:, :, 0] > 0, [polygon]

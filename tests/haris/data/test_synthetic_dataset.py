@@ -50,10 +50,11 @@ def test_refs_name_a_file_that_is_not_the_image(synthetic_folder):
         assert not (synthetic_folder / "images" / ref["file_name"]).exists()
 
 
-def test_both_segmentation_formats_are_written(synthetic_folder):
+def test_polygons_and_rle_lists_are_written_in_refer_layouts(synthetic_folder):
     annotations = json.loads((synthetic_folder / "instances.json").read_text())["annotations"]
-    kinds = {(a["attributes"]["shape"] == "circle", type(a["segmentation"]).__name__) for a in annotations}
-    assert kinds == {(True, "dict"), (False, "list")}
+    kinds = {(a["attributes"]["shape"] == "circle", type(a["segmentation"]).__name__, type(a["segmentation"][0]).__name__)
+             for a in annotations}
+    assert kinds == {(True, "list", "dict"), (False, "list", "list")}  # circles: [RLE]; the rest: [polygon]
 
 
 def test_masks_equal_the_annotations_and_what_is_drawn(synthetic_folder):

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from haris.cli import main
+from haris.cpu_features import cpu_features
 from haris.data.synthetic import write_synthetic_dataset
 
 SMALL_RUN = ["--set", "image_size=64", "--set", "train.batch_size=8", "--set", "train.workers=0",
@@ -30,6 +31,10 @@ def test_train_then_evaluate_from_the_command_line(synthetic, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "tiny", "--data", str(synthetic), "--out", str(run), "--set", "train.epochs=1", *SMALL_RUN]) == 0
     assert "val mean IoU" in capsys.readouterr().out
+    [session] = json.loads((run / "run.json").read_text())["sessions"]
+    native = cpu_features().native_bf16  # train.cpu_bf16 is "auto" in the preset: this CPU decides
+    assert session["autocast"] == ("bfloat16" if native else "off") and "train.cpu_bf16=auto" in session["reason"]
+    assert session["cpu"] == cpu_features().summary() and not session["resumed"]
     assert main(["train", "tiny", "--data", str(synthetic), "--out", str(run)]) == 2  # refuses to overwrite a run
     assert main(["eval", "--checkpoint", str(run), "--data", str(synthetic), "--split", "testA", "--overlays", "2", "--max-expressions", "10"]) == 0
     metrics = json.loads((run / "eval_testA" / "metrics.json").read_text())
@@ -65,6 +70,8 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(synthetic, 
     straight = load_file(str(tmp_path / "straight" / "last" / "model.safetensors"))
     resumed = load_file(str(killed / "last" / "model.safetensors"))
     assert all(torch.equal(straight[key], resumed[key]) for key in straight)
+    sessions = json.loads((killed / "run.json").read_text())["sessions"]
+    assert [session["resumed"] for session in sessions] == [False, True]  # each process says where it ran
 
 
 def test_resume_without_a_run_is_refused(tmp_path, capsys):

@@ -111,7 +111,7 @@ def test_cpu_bf16_autocasts_the_training_step_only_when_asked(tmp_path, monkeypa
     assert 0 <= trainer.fit()["mean_iou"] <= 1
     assert dtypes and set(dtypes) == {torch.bfloat16}
     fp32 = make_trainer(tmp_path / "fp32", ["train.cpu_bf16=false"])
-    assert not fp32.autocast
+    assert not fp32.autocast.enabled
 
 
 def test_a_signal_stops_training_checkpointed_and_says_it_is_not_finished(tmp_path, monkeypatch):

@@ -1,0 +1,58 @@
+"""Fast paths are chosen from the CPU's own flags: the same preset must train well on every CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from haris.config import load_run_config
+from haris.cpu_features import cpu_features, parse_cpuinfo
+from haris.train.autocast_choice import choose_autocast
+
+ZEN3 = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx fma avx2 sha_ni\n"
+ZEN4 = "processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: avx2 fma avx512f avx512bw avx512_bf16 avx512_vnni\n"
+SAPPHIRE_RAPIDS = "model name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512_vnni amx_bf16 amx_tile amx_int8\n"
+GRAVITON3 = "processor\t: 0\nFeatures\t: fp asimd asimddp bf16 i8mm sve\nCPU part\t: 0xd40\n"
+
+
+@pytest.mark.parametrize(("cpuinfo", "bf16", "int8"), [(ZEN3, False, False), (ZEN4, True, True), (SAPPHIRE_RAPIDS, True, True),
+                                                      (GRAVITON3, True, True), ("", False, False)])
+def test_native_bf16_and_int8_dot_products_come_from_the_flags(cpuinfo, bf16, int8):
+    features = parse_cpuinfo(cpuinfo)
+    assert (features.native_bf16, features.int8_dot_product) == (bf16, int8)
+
+
+def test_a_onednn_isa_cap_below_bf16_turns_native_bf16_off():
+    assert not parse_cpuinfo(ZEN4, "AVX2").native_bf16
+    assert not parse_cpuinfo(ZEN4, "avx512_core_vnni").native_bf16
+    assert parse_cpuinfo(ZEN4, "AVX512_CORE_BF16").native_bf16
+    assert parse_cpuinfo(ZEN4, "ALL").native_bf16
+
+
+def test_the_summary_names_the_cpu_and_what_it_lacks():
+    line = parse_cpuinfo(ZEN3).summary()
+    assert line.startswith("AMD EPYC 7B13: avx2 fma; no avx512f, avx512_bf16, avx512_vnni, amx_tile")
+    assert line.endswith("native BF16: no; INT8 dot product: no")
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in parse_cpuinfo(ZEN4, "AVX2").summary()
+    assert cpu_features().model  # this machine's, whatever it is
+
+
+@pytest.mark.parametrize(("setting", "cpuinfo", "enabled"), [("auto", ZEN3, False), ("auto", ZEN4, True), (True, ZEN3, True), (False, ZEN4, False)])
+def test_cpu_bf16_auto_follows_the_hardware_and_true_false_force_it(setting, cpuinfo, enabled):
+    recipe = load_run_config("tiny", [f"train.cpu_bf16={str(setting).lower()}"]).train
+    choice = choose_autocast(recipe, torch.device("cpu"), parse_cpuinfo(cpuinfo))
+    assert (choice.enabled, choice.dtype, choice.grad_scaler) == (enabled, torch.bfloat16, False)
+    assert choice.record()["autocast"] == ("bfloat16" if enabled else "off")
+    assert ("train.cpu_bf16=auto" in choice.reason) == (setting == "auto")
+
+
+def test_the_default_is_auto_and_a_wrong_value_is_named():
+    assert load_run_config("tiny").train.cpu_bf16 == "auto"
+    with pytest.raises(ValueError, match="train.cpu_bf16"):
+        load_run_config("tiny", ["train.cpu_bf16=sometimes"])
+
+
+def test_a_gpu_uses_fp16_with_a_grad_scaler_when_mixed_precision_is_on():
+    recipe = load_run_config("paper").train
+    choice = choose_autocast(recipe, torch.device("cuda"), parse_cpuinfo(ZEN3))
+    assert (choice.enabled, choice.dtype, choice.grad_scaler) == (True, torch.float16, True)
