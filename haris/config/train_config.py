@@ -18,7 +18,6 @@ class TrainConfig:
     lr_schedule: str = "step"  # "step": the drops above; "cosine": to zero over the epochs (haris/train/learning_rate_schedule.py)
     lr_warmup_epochs: float = 0.0  # a linear warm-up over this many epochs (fractions allowed)
     weight_decay: float = 0.0
-    grad_clip_norm: float = 0.0  # 0: none; otherwise the trainable gradients' total L2 norm is clipped to it
     focal_weight: float = 1.0
     dice_weight: float = 1.0
     mixed_precision: bool = True  # FP16 autocast with a grad scaler, on a GPU only

@@ -187,9 +187,6 @@ class Trainer:
         loss = self.criterion(logits.float(), batch["target"])
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
-        if self.recipe.grad_clip_norm > 0:
-            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the loss-scaled ones
-            torch.nn.utils.clip_grad_norm_(self.model.trainable_parameters(), self.recipe.grad_clip_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return loss.item()
