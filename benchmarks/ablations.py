@@ -4,18 +4,23 @@
 
 Trains the preset once per ablation under the same recipe and time budget, evaluates each best
 checkpoint on the split, and writes `ablations.json` and `ablations.md` (Pr@70/80/90 and mean IoU,
-the paper's columns, plus overall IoU). Runs that finished are reused when the command is rerun.
+the paper's columns, plus overall IoU). Each run's training and evaluation are StepRunner steps:
+rerun with the same settings, finished ones are reused and an interrupted training resumes (it is
+never evaluated as if it had finished); with other settings, they run again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from haris.benchmarks.step_runner import StepRunner
 from haris.config import load_run_config
+from haris.data.dataset_source import DatasetSource, add_dataset_arguments
 from haris.evaluation.evaluation_run import run_evaluation
 from haris.train.training_run import train
 
@@ -31,19 +36,30 @@ ABLATIONS = {
 }
 
 
-def run_ablations(preset: str, data: Path, out: Path, minutes: float, split: str, names: Sequence[str], overrides: Sequence[str] = ()) -> dict:
-    """Train and evaluate every named ablation; return {name: metrics}."""
+def run_ablations(preset: str, source: DatasetSource, out: Path, minutes: float, names: Sequence[str], overrides: Sequence[str] = ()) -> dict:
+    """Train and evaluate every named ablation on `source` (its train split; evaluated on its split); return {name: metrics}."""
     results = {}
     for name in names:
         run_dir = out / _folder(name)
-        metrics_file = run_dir / f"eval_{split}" / "metrics.json"
-        if not metrics_file.is_file():
-            run = load_run_config(preset, [*overrides, *ABLATIONS[name], f"train.time_limit_minutes={minutes}"])
-            if not (run_dir / "last").is_dir():
-                train(run, run_dir, data)
-            run_evaluation(run_dir / "best", data, split, run_dir / f"eval_{split}")
-        results[name] = json.loads(metrics_file.read_text())
+        run_overrides = [*overrides, *ABLATIONS[name], f"train.time_limit_minutes={minutes}"]
+        runner = StepRunner(run_dir)
+        inputs = {"preset": preset, "overrides": run_overrides, "data": source.to_dict()}
+        runner.run("train", f"{name}: train", inputs, lambda resume: _train(preset, run_overrides, run_dir, source, resume))
+        results[name] = runner.run("eval", f"{name}: evaluate", {"split": source.split},
+                                   lambda resume: run_evaluation(run_dir / "best", source, run_dir / f"eval_{source.split}"))
+        results[name].pop("seconds")
     return results
+
+
+def _train(preset: str, overrides: list[str], run_dir: Path, source: DatasetSource, resume: bool) -> dict:
+    if resume and (run_dir / "last").is_dir():
+        return train(None, run_dir, resume=True)
+    for leftover in run_dir.iterdir():  # another setting's run, or one that never checkpointed: start afresh
+        if leftover.is_dir() and leftover.name != "steps":
+            shutil.rmtree(leftover)
+        elif leftover.is_file():
+            leftover.unlink()
+    return train(load_run_config(preset, overrides), run_dir, source)
 
 
 def format_table(results: dict) -> str:
@@ -63,10 +79,9 @@ def _folder(name: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Rerun the paper's ablations (tables II-III).")
     parser.add_argument("--preset", default="tiny")
-    parser.add_argument("--data", type=Path, required=True, help="dataset folder (e.g. from `haris data synth`)")
+    add_dataset_arguments(parser, skip_bad=False)
     parser.add_argument("--out", type=Path, required=True, help="folder for the runs and the table")
     parser.add_argument("--minutes", type=float, default=10.0, help="training time budget per ablation")
-    parser.add_argument("--split", default="val")
     parser.add_argument("--only", help="comma-separated subset, e.g. '#4 Ours,#5 w/o FB'")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="override applied to every run")
     args = parser.parse_args(argv)
@@ -74,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [name for name in names if name not in ABLATIONS]
     if unknown:
         parser.error(f"unknown ablations {unknown}; choose from {list(ABLATIONS)}")
-    results = run_ablations(args.preset, args.data, args.out, args.minutes, args.split, names, args.overrides)
+    results = run_ablations(args.preset, DatasetSource.from_arguments(args), args.out, args.minutes, names, args.overrides)
     table = format_table(results)
     (args.out / "ablations.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "ablations.md").write_text(table + "\n")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from haris.cpu_features import cpu_features
 from haris.errors import HarisError
-from haris.runtime.predictor import Predictor
+from haris.runtime.predictor import DEFAULT_CACHE_BYTES, Predictor
+from haris.runtime.predictor_factory import open_predictor
 
 PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnxruntime": ("fp32", "fp16"), "tensorrt": ("fp16", "fp32")}
 DEFAULT_DEVICES = {"torch": "cpu", "onnxruntime": "cpu", "tensorrt": "cuda:0"}
@@ -106,16 +107,13 @@ def skip_reason(spec: BackendSpec) -> str | None:
     return None
 
 
-def open_predictor(spec: BackendSpec, checkpoint: str | Path, bundle: str | Path, threads: int | None) -> Predictor:
+def open_spec(spec: BackendSpec, checkpoint: str | Path, bundle: str | Path, threads: int | None, cache_bytes: int = DEFAULT_CACHE_BYTES) -> Predictor:
     """A Predictor for `spec`: eager from the checkpoint, or the bundle on onnxruntime or TensorRT.
 
     Raises HarisError (a BundleError for missing engines or graphs) when it cannot run here.
     """
-    if spec.backend == "torch":
-        from haris.benchmarks.eager_baselines import eager_predictor
-
-        return eager_predictor(checkpoint, spec.device, spec.precision, threads)
-    return Predictor.from_bundle(bundle, spec.backend, spec.device, spec.precision, threads)
+    model = checkpoint if spec.backend == "torch" else bundle
+    return open_predictor(model, spec.backend, spec.device, spec.precision, threads, cache_bytes)
 
 
 def open_available(
@@ -127,7 +125,7 @@ def open_available(
         reason = skip_reason(spec)
         if reason is None:
             try:
-                opened[spec] = open_predictor(spec, checkpoint, bundle, threads)
+                opened[spec] = open_spec(spec, checkpoint, bundle, threads)
                 continue
             except HarisError as error:
                 reason = str(error)

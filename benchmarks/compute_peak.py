@@ -1,6 +1,6 @@
 """How close the image encoder gets to this machine's matmul peak, measured in the same run.
 
-The encoder's FLOPs are counted once, on the eager model (eager_baselines.encoder_flops). The peaks
+The encoder's FLOPs are counted once, on the eager model (`encoder_flops`). The peaks
 are measured here, in one process, and only those the benchmarked backends are judged against: a
 large square matmul in onnxruntime (its MLAS kernels) and in torch (oneDNN / cuBLAS) in FP32, torch
 BF16 where the CPU runs it natively, FP32 and FP16 on a GPU. Measured rather than taken from a data
@@ -60,7 +60,7 @@ def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Seque
     CPU peaks from (matmul_size)-square products (smaller ones stay below the peak)."""
     import torch
 
-    from haris.benchmarks.eager_baselines import EagerBackend, encoder_flops
+    from haris.checkpoint.checkpoint_io import load_checkpoint
 
     torch.set_num_threads(threads)
     measures = {
@@ -72,9 +72,23 @@ def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Seque
     }
     measured = {key: measures[key]() for key in peaks}
     on_gpu = any(key.endswith("@cuda") for key in peaks)
-    flops = encoder_flops(EagerBackend(checkpoint, "cpu").model)
+    flops = encoder_flops(load_checkpoint(checkpoint))
     return {"encoder_flops_per_image": flops, "matmul_size": matmul_size, "gpu_matmul_size": GPU_MATMUL_SIZE if on_gpu else None,
             "matmul_peaks": measured}
+
+
+def encoder_flops(model: Any) -> int:
+    """Floating-point operations of one image through a HARIS model's image encoder (a multiply-add
+    counts 2), by torch's FLOP counter (matmuls, convolutions and attention); elementwise work is
+    not counted, as in every FLOP/s figure quoted for these models."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    size = model.config.image_size
+    image = torch.zeros(1, 3, size, size, device=next(model.parameters()).device)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model.encode_image(image)
+    return int(counter.get_total_flops())
 
 
 def torch_matmul_peak(size: int, dtype: Any, device: str) -> float:

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from haris.benchmarks.compute_peak import onnxruntime_matmul_peak
-from haris.benchmarks.eager_baselines import encoder_flops
+from haris.benchmarks.compute_peak import encoder_flops, onnxruntime_matmul_peak
 from haris.benchmarks.machine_info import describe_machine
 from haris.checkpoint import save_checkpoint
 from haris.config import load_model_config
@@ -35,7 +34,7 @@ from haris.runtime.onnxruntime_session import create_session
 def measure_export_cost(preset: str, threads: int, repeats: int = 3, matmul_size: int = 2048, workdir: str | None = None) -> dict:
     """`workdir` keeps the checkpoint and bundle (for the speed bench); by default they are deleted."""
     torch.set_num_threads(threads)
-    model = build_model(load_model_config(preset), load_pretrained=False).eval()
+    model = build_model(load_model_config(preset)).eval()
     with tempfile.TemporaryDirectory() as scratch:
         folder = workdir or scratch
         checkpoint = save_checkpoint(model, Path(folder) / "checkpoint")

@@ -80,7 +80,7 @@ def measure_preset(preset: str, image_size: int | None, expressions: int, iterat
 
     torch.set_num_threads(threads)
     config = load_model_config(preset, [f"image_size={image_size}"] if image_size else [])
-    model = build_model(config, load_pretrained=False).eval()
+    model = build_model(config).eval()
     after_build = {"rss_after_build_mib": _current_rss_mib(), "peak_rss_after_build_mib": _peak_rss_mib()}
     image = torch.randn(1, 3, config.image_size, config.image_size)
     tokens = torch.zeros(expressions, config.max_words, dtype=torch.int32)

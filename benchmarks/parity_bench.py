@@ -1,6 +1,6 @@
 """Parity benchmark: each bundle runtime against eager FP32 on a dataset split.
 
-    haris bench parity --checkpoint RUN --bundle B --data D --split val --out DIR
+    haris bench parity --bundle B --data D --split val --out DIR   (the bundle's own checkpoint is the reference)
 
 Every expression is segmented by eager FP32 (the checkpoint, the reference) and by each backend,
 each as a user runs it (its own Predictor: pre-processing, tokenizer, stages, post-processing).
@@ -24,23 +24,21 @@ from tqdm import tqdm
 
 from haris.benchmarks.bench_backends import PARITY_BACKENDS, BackendSpec, open_available, parse_backends
 from haris.benchmarks.bench_report import write_parity_report
-from haris.benchmarks.eager_baselines import eager_predictor
 from haris.benchmarks.machine_info import describe_bundle, describe_machine
 from haris.benchmarks.parity_checks import TOLERANCES, ParityTolerances, agreement_summary, judge, metric_deltas, tolerances_table
 from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
-from haris.data.dataset_factory import open_dataset
-from haris.evaluation.overlay_writer import write_side_by_side
+from haris.data.dataset_source import DatasetSource
+from haris.runtime.mask_overlay import write_side_by_side
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
 from haris.runtime.predictor import Predictor
 
-EXPRESSIONS_PER_CALL = 16  # within every bundle's B range (export's default maximum is 64)
+STAGE_SAMPLE_EXPRESSIONS = 16  # within every bundle's B range (export's default maximum is 64)
 
 
 def run_parity(
     checkpoint: str | Path,
     bundle: str | Path,
-    data: str | Path,
-    split: str,
+    source: DatasetSource,
     backends: str | Sequence[str] = PARITY_BACKENDS,
     out: str | Path | None = None,
     max_expressions: int = 0,
@@ -58,9 +56,9 @@ def run_parity(
     The report's "passed" is False, and "failures" says why, when any check fails or no backend
     could run at all.
     """
-    dataset = open_dataset(data, split, log=print if progress else _silent)
+    dataset = source.open(log=print if progress else _silent)
     groups = _expression_groups(dataset, max_expressions)
-    eager = eager_predictor(checkpoint, reference_device, "fp32", threads)
+    eager = Predictor.from_checkpoint(checkpoint, reference_device, "fp32", threads)
     opened, skipped = open_available(parse_backends(backends), checkpoint, bundle, threads)
     rows = [row for record_index, positions in tqdm(groups.items(), desc="parity", disable=not progress)
             for row in _score_record(dataset, record_index, positions, eager, opened)]
@@ -73,7 +71,7 @@ def run_parity(
     report = {
         "kind": "parity", "machine": describe_machine(threads), "bundle": describe_bundle(bundle),
         "checkpoint": str(checkpoint), "reference": f"torch:fp32@{reference_device}",
-        "settings": {"data": str(data), "split": split, "refs": len(groups), "expressions": len(rows), "stage_samples": len(samples)},
+        "settings": {"data": str(source.folder), "split": source.split, "refs": len(groups), "expressions": len(rows), "stage_samples": len(samples)},
         "tolerances": tolerances_table(dict(tolerances)), "eager": {"metrics": eager_metrics},
         "backends": results, "skipped": skipped, "failures": failures, "passed": not failures,
     }
@@ -92,11 +90,7 @@ def _expression_groups(dataset: Any, max_expressions: int) -> dict[int, list[int
 
 
 def _record_masks(predictor: Predictor, image: np.ndarray, sentences: list[str]) -> list[np.ndarray]:
-    predictor.set_image(image)
-    masks = []
-    for start in range(0, len(sentences), EXPRESSIONS_PER_CALL):
-        masks += [prediction.mask for prediction in predictor.predict(sentences[start : start + EXPRESSIONS_PER_CALL])]
-    return masks
+    return [prediction.mask for prediction in predictor.segment(image, sentences)]
 
 
 def _score_record(dataset: Any, record_index: int, positions: list[int], eager: Predictor, opened: dict[BackendSpec, Predictor]) -> list[dict]:
@@ -119,7 +113,7 @@ def _stage_inputs(dataset: Any, groups: dict[int, list[int]], count: int) -> tup
     for record_index, positions in list(groups.items())[:count]:
         record = dataset.records[record_index]
         images.append(dataset.load_image(record))
-        sentences.append([record.sentences[position] for position in positions][:EXPRESSIONS_PER_CALL])
+        sentences.append([record.sentences[position] for position in positions][:STAGE_SAMPLE_EXPRESSIONS])
     return images, sentences
 
 

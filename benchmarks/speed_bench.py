@@ -6,7 +6,8 @@ Each backend (bench_backends: the eager baselines a user would pick instead, and
 runtimes) runs in a fresh worker process (speed_worker) with the same thread count: torch's
 intra-op threads, onnxruntime's intra-op threads and the pre/post-processing kernels all get
 `threads`. Per shape (N images, E expressions each) it reports p50/p90/p99 of every stage and of
-end to end (timed_pipeline), images/s and expressions/s at the p50, and the image encoder's
+end to end, timed on the Predictor's own path (its `predict_batch` and stage timer, with no feature
+cache, so every pass encodes its images), images/s and expressions/s at the p50, and the image encoder's
 achieved FLOP/s against this machine's matmul peak, measured in this run (compute_peak).
 """
 
@@ -24,9 +25,9 @@ from typing import Any
 from haris.benchmarks.bench_backends import BackendSpec, default_speed_backends, parse_backends, skip_reason
 from haris.benchmarks.compute_peak import CPU_MATMUL_SIZE, needed_peaks, no_fast_path_reason, peak_for, peak_key
 from haris.benchmarks.machine_info import describe_bundle, describe_machine
-from haris.benchmarks.timed_pipeline import STAGE_NAMES
 from haris.errors import HarisError
 from haris.runtime.bundle import Bundle
+from haris.runtime.stage_clock import PIPELINE_STAGES
 
 DEFAULT_IMAGE_SHAPE = (480, 640)  # a COCO-sized photo (H, W): pre- and post-processing scale with it
 
@@ -58,7 +59,7 @@ def run_speed(
     settings = {
         "batches": list(batches), "expressions_per_image": list(expressions_per_image), "threads": threads,
         "iterations": iterations, "warmup": warmup, "image_shape": list(image_shape), "image_size": manifest.image_size,
-        "stages": list(STAGE_NAMES),
+        "stages": list(PIPELINE_STAGES),
     }
     peaks = needed_peaks([spec for spec in specs if skip_reason(spec) is None])
     compute = _in_fresh_process("compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size)

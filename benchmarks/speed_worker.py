@@ -21,19 +21,19 @@ from __future__ import annotations
 import json
 import resource
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from haris.benchmarks.bench_backends import BackendSpec, open_predictor, parse_backend
+from haris.benchmarks.bench_backends import BackendSpec, open_spec, parse_backend
 from haris.benchmarks.compute_peak import measure_compute_reference
 from haris.benchmarks.prepost_speed import photo_like_image
-from haris.benchmarks.stage_clock import HostClock, clock_for
-from haris.benchmarks.timed_pipeline import STAGE_NAMES, run_pipeline_once, summarize_passes
 from haris.errors import HarisError
 from haris.runtime.predictor import Predictor
+from haris.runtime.stage_clock import PIPELINE_STAGES, StageTimer
 
 # Words of distinct, realistic referring expressions (8-9 tokens: the text length L matters).
 SIZES = ("small", "big", "tall", "narrow")
@@ -49,29 +49,45 @@ def measure_backend(spec: BackendSpec, checkpoint: str, bundle: str, settings: d
     device_memory = DeviceMemory(spec.device)
     rss_before = rss_mib()
     try:
-        predictor = open_predictor(spec, checkpoint, bundle, settings["threads"])
+        # No feature cache: every pass must encode its images, as new images would be.
+        predictor = open_spec(spec, checkpoint, bundle, settings["threads"], cache_bytes=0)
     except HarisError as error:
         return {"skipped": str(error)}
-    clock = clock_for(predictor.backend)
-    runs = [time_shape(predictor, clock, batch, count, settings)
-            for batch in settings["batches"] for count in settings["expressions_per_image"]]
+    runs = [time_shape(predictor, batch, count, settings) for batch in settings["batches"] for count in settings["expressions_per_image"]]
     memory = {"rss_before_open_mib": rss_before, "peak_rss_mib": peak_rss_mib(), "device_mib": device_memory.used_mib(predictor.backend)}
-    return {"precision": spec.precision, "device": spec.device, "timing": clock.kind, "runs": runs, "memory": memory}
+    timing = predictor.backend.clock().kind
+    predictor.close()
+    return {"precision": spec.precision, "device": spec.device, "timing": timing, "runs": runs, "memory": memory}
 
 
-def time_shape(predictor: Predictor, clock: HostClock, batch: int, count: int, settings: dict[str, Any]) -> dict[str, Any]:
+def time_shape(predictor: Predictor, batch: int, count: int, settings: dict[str, Any]) -> dict[str, Any]:
     """Warm-up passes, then timed ones, for N = `batch` images with E = `count` expressions each."""
-    images, expressions = speed_inputs(batch, count, settings["image_shape"])
-    threads = settings["threads"]
+    items = list(zip(*speed_inputs(batch, count, settings["image_shape"])))
     for _ in range(settings["warmup"]):
-        run_pipeline_once(predictor, clock, images, expressions, threads)
-    stats = summarize_passes([run_pipeline_once(predictor, clock, images, expressions, threads) for _ in range(settings["iterations"])])
+        timed_pass(predictor, items)
+    stats = summarize_passes([timed_pass(predictor, items) for _ in range(settings["iterations"])])
     seconds = stats["end_to_end"]["p50"]
     return {
         "batch": batch, "expressions_per_image": count,
-        "stages": {stage: stats[stage] for stage in STAGE_NAMES}, "end_to_end": stats["end_to_end"],
+        "stages": {stage: stats[stage] for stage in PIPELINE_STAGES}, "end_to_end": stats["end_to_end"],
         "images_per_s": batch / seconds, "expressions_per_s": batch * count / seconds,
     }
+
+
+def timed_pass(predictor: Predictor, items: list[tuple[np.ndarray, list[str]]]) -> dict[str, float]:
+    """Seconds per stage (the backend's clock, through the Predictor's timer) and end to end (host
+    wall time, masks on the host) of one `predict_batch` over the items."""
+    timer = StageTimer(predictor.backend.clock())
+    start = time.perf_counter()
+    predictor.predict_batch(items, timer)
+    end_to_end = time.perf_counter() - start
+    return {**timer.seconds(), "end_to_end": end_to_end}
+
+
+def summarize_passes(passes: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """p50, p90 and p99 of every stage and of end to end, over the timed passes."""
+    names = (*PIPELINE_STAGES, "end_to_end")
+    return {name: dict(zip(("p50", "p90", "p99"), map(float, np.percentile([p[name] for p in passes], [50, 90, 99])))) for name in names}
 
 
 def speed_inputs(batch: int, count: int, image_shape: tuple[int, int]) -> tuple[list[np.ndarray], list[list[str]]]:

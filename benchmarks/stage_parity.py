@@ -60,10 +60,10 @@ class DifferenceTotals:
 
 def eager_stage_samples(eager: Predictor, images: Sequence[np.ndarray], sentences: Sequence[Sequence[str]]) -> list[StageSample]:
     """Run the four stages eagerly on each image with its sentences; keep every stage's inputs and outputs."""
-    size, mean, std, _ = eager.settings
+    settings = eager.settings
     samples = []
     for image, texts in zip(images, sentences):
-        pixels, _ = cpp_ops.preprocess_image(image, size, mean, std)
+        pixels, _ = cpp_ops.preprocess_image(image, settings.image_size, settings.pixel_mean, settings.pixel_std)
         tensors = {"image": pixels[None], "text_tokens": eager.tokenize(list(texts))}
         sample: StageSample = {}
         for stage in STAGES:

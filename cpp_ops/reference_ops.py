@@ -1,7 +1,7 @@
 """The pure numpy versions of the cpp_ops kernels: their fallback, their test oracle, and the argument
 checks both backends share.
 
-They add nothing to `haris.runtime.image_transforms`, the one reference implementation (DESIGN.md):
+They add nothing to `haris.image_transforms`, the one reference implementation (DESIGN.md):
 `preprocess_image` is it, and `postprocess_mask` is its `postprocess_logits` followed by the
 threshold, with the kernels' signatures so the two backends are interchangeable. That module (and
 Pillow with it) is imported on the first call, so the compiled backend never loads Pillow.
@@ -63,7 +63,7 @@ def preprocess_image(
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """uint8 (H, W, 3) RGB -> float32 (3, S, S) model input and the resized (h, w); `threads` is
     accepted for the kernels' signature and ignored."""
-    from haris.runtime import image_transforms  # Pillow loads only when the reference runs
+    from haris import image_transforms  # Pillow loads only when the reference runs
 
     return image_transforms.preprocess_image(check_image(image), image_size, pixel_mean, pixel_std)
 
@@ -79,7 +79,7 @@ def postprocess_mask(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """(lh, lw) logits -> bool (H, W) mask (logit > threshold), and with `return_logits` also the
     float32 (H, W) logits; `threads` is accepted for the kernels' signature and ignored."""
-    from haris.runtime import image_transforms  # Pillow loads only when the reference runs
+    from haris import image_transforms  # Pillow loads only when the reference runs
 
     logits = check_logits(mask_logits, resized, original, image_size)
     full = image_transforms.postprocess_logits(logits, tuple(resized), tuple(original), image_size)

@@ -36,7 +36,7 @@ from haris.export.tokenizer_export import write_tokenizer_json
 from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
 from haris.runtime.bundle_manifest import MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
-from haris.runtime.tensor_contract import GRAPHS
+from haris.runtime.tensor_contract import GRAPHS, tensor_dtype
 
 ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool"}
 
@@ -101,15 +101,19 @@ def _fp16_graph(fp32: onnx.ModelProto, name: str) -> onnx.ModelProto:
 
 
 def _graph_spec(graph: onnx.ModelProto, path: Path) -> GraphSpec:
-    return GraphSpec(path.name, file_sha256(path), _tensor_specs(graph.graph.input), _tensor_specs(graph.graph.output))
+    return GraphSpec(path.name, file_sha256(path), _tensor_specs(graph.graph.input, path), _tensor_specs(graph.graph.output, path))
 
 
-def _tensor_specs(values) -> tuple[TensorSpec, ...]:
+def _tensor_specs(values, path: Path) -> tuple[TensorSpec, ...]:
+    """The I/O specs of a graph, checked to carry the contract's dtypes (float32 unless int32 or bool)."""
     specs = []
     for value in values:
         tensor = value.type.tensor_type
         shape = tuple(dim.dim_param or dim.dim_value for dim in tensor.shape.dim)
-        specs.append(TensorSpec(value.name, ONNX_DTYPES.get(tensor.elem_type, str(tensor.elem_type)), shape))
+        dtype = ONNX_DTYPES.get(tensor.elem_type, onnx.TensorProto.DataType.Name(tensor.elem_type))
+        if dtype != tensor_dtype(value.name):
+            raise ExportError(f"{path.name}: {value.name} is {dtype}, but the tensor contract says {tensor_dtype(value.name)}")
+        specs.append(TensorSpec(value.name, dtype, shape))
     return tuple(specs)
 
 

@@ -37,8 +37,29 @@ def convert_to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
             op_block_list=[*float16.DEFAULT_OP_BLOCK_LIST, *FP32_OP_TYPES],
             node_block_list=sorted(attention_logit_nodes(model) | casts_to_float(model)),
         )
+    restore_fp32_outputs(converted)
     converted.graph.ClearField("value_info")
     return onnx.shape_inference.infer_shapes(converted, check_type=True, strict_mode=True)
+
+
+def restore_fp32_outputs(model: onnx.ModelProto) -> None:
+    """Make every graph output FP32 again. keep_io_types misses an output made by a blocked (FP32)
+    node, such as the decoder's last bilinear Resize: the converter casts it to FP16 after the node
+    and declares the output FP16. That Cast becomes a cast to FP32 (a no-op on FP32 input)."""
+    producer = {output: node for node in model.graph.node for output in node.output}
+    for output in model.graph.output:
+        tensor_type = output.type.tensor_type
+        if tensor_type.elem_type != onnx.TensorProto.FLOAT16:
+            continue
+        node = producer[output.name]
+        if node.op_type == "Cast":
+            next(attribute for attribute in node.attribute if attribute.name == "to").i = onnx.TensorProto.FLOAT
+        else:
+            internal = f"{output.name}_fp16"
+            node.output[:] = [internal if name == output.name else name for name in node.output]
+            model.graph.node.append(onnx.helper.make_node("Cast", [internal], [output.name], to=onnx.TensorProto.FLOAT,
+                                                          name=f"{output.name}_to_fp32"))
+        tensor_type.elem_type = onnx.TensorProto.FLOAT
 
 
 def attention_logit_nodes(model: onnx.ModelProto) -> set[str]:

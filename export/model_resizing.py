@@ -23,7 +23,7 @@ def model_at_image_size(model: Haris, image_size: int | None) -> Haris:
         return model
     if image_size <= 0 or image_size % 16:
         raise ExportError(f"--image-size must be a positive multiple of 16, got {image_size}")
-    resized = build_model(dataclasses.replace(model.config, image_size=image_size), load_pretrained=False)
+    resized = build_model(dataclasses.replace(model.config, image_size=image_size), sizes=model.encoder_sizes)
     state = model.state_dict()
     if POS_EMBED_KEY in state:
         state[POS_EMBED_KEY] = resize_pos_embed(state[POS_EMBED_KEY], image_size // 16)

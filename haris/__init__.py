@@ -1,12 +1,44 @@
 """HARIS: Human-Like Attention for referring image segmentation.
 
-This module stays import-light on purpose: `haris.runtime` lives under it and must not pull in
-torch, so nothing here imports the model.
+The public names, imported lazily (a deployment that only runs bundles never loads torch):
+
+- `Predictor`: segment what expressions refer to, from a bundle (`Predictor.from_bundle`, on
+  onnxruntime or TensorRT) or a checkpoint (`Predictor.from_checkpoint`, eager torch);
+  `Prediction` is what it returns per expression.
+- `load_model_config`, `build_model`, `load_checkpoint`, `save_checkpoint`: the model and its
+  checkpoint directories (torch).
+- `DatasetSource`: a dataset split (refer format or PhraseCut), as training and evaluation read it.
 """
 
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "Predictor": "haris.runtime.predictor",
+    "Prediction": "haris.runtime.prediction",
+    "load_model_config": "haris.config",
+    "build_model": "haris.modeling",
+    "load_checkpoint": "haris.checkpoint",
+    "save_checkpoint": "haris.checkpoint",
+    "DatasetSource": "haris.data.dataset_source",
+}
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'haris' has no attribute {name!r}")
+    value = getattr(import_module(_PUBLIC[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 # In a source checkout the sibling folders export/, runtime/, benchmarks/, cpp_ops/ and configs/ are
 # the subpackages haris.export, ... (pyproject's package-dir mapping does the same when installed).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from haris.data.dataset_source import add_dataset_arguments
 from haris.errors import HarisError
 
 
@@ -31,8 +32,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:
 def _add_parity(actions: argparse._SubParsersAction) -> None:
     parity = actions.add_parser("parity", help="compare a bundle's runtimes with eager FP32 on a dataset split (non-zero exit on failure)")
     _add_model_arguments(parity)
-    parity.add_argument("--data", required=True, help="dataset folder (refer format, e.g. from `haris data synth`, or PhraseCut)")
-    parity.add_argument("--split", default="val")
+    add_dataset_arguments(parity)
     parity.add_argument("--backends", default="onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
                         help="comma-separated backend[:precision][@device]; a bare backend runs its default precisions "
                         "(default: %(default)s)")
@@ -58,7 +58,8 @@ def _add_speed(actions: argparse._SubParsersAction) -> None:
 
 
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--checkpoint", required=True, help="checkpoint or run directory the bundle was exported from (eager reference)")
+    command.add_argument("--checkpoint", help="checkpoint or run directory the bundle was exported from, the eager reference "
+                         "(default: the one its manifest records; another checkpoint is refused)")
     command.add_argument("--bundle", required=True, help="bundle directory")
     command.add_argument("--threads", type=int, help="threads for torch, onnxruntime and pre/post-processing (default: all cores)")
     command.add_argument("--out", required=True, help="folder for the JSON, Markdown and PNG report")
@@ -66,10 +67,11 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
 
 def _run_parity(args: argparse.Namespace) -> None:
     from haris.benchmarks.bench_report import parity_markdown
+    from haris.benchmarks.bundle_source import source_checkpoint
     from haris.benchmarks.parity_bench import run_parity
-    from haris.checkpoint.checkpoint_io import resolve_checkpoint
+    from haris.data.dataset_source import DatasetSource
 
-    report = run_parity(resolve_checkpoint(args.checkpoint), args.bundle, args.data, args.split, args.backends, args.out,
+    report = run_parity(source_checkpoint(args.bundle, args.checkpoint), args.bundle, DatasetSource.from_arguments(args), args.backends, args.out,
                         args.max_expressions, args.threads, args.stage_samples, args.worst, reference_device=args.reference_device,
                         progress=True)
     print(parity_markdown(report))
@@ -80,10 +82,10 @@ def _run_parity(args: argparse.Namespace) -> None:
 
 def _run_speed(args: argparse.Namespace) -> None:
     from haris.benchmarks.bench_report import speed_markdown
+    from haris.benchmarks.bundle_source import source_checkpoint
     from haris.benchmarks.speed_bench import run_speed
-    from haris.checkpoint.checkpoint_io import resolve_checkpoint
 
-    report = run_speed(resolve_checkpoint(args.checkpoint), args.bundle, args.backends, _numbers(args.batch, "--batch"),
+    report = run_speed(source_checkpoint(args.bundle, args.checkpoint), args.bundle, args.backends, _numbers(args.batch, "--batch"),
                        _numbers(args.expressions_per_image, "--expressions-per-image"), args.threads, args.iterations,
                        args.warmup, args.out, _image_shape(args.image_shape))
     print(speed_markdown(report))

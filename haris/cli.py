@@ -12,6 +12,7 @@ import yaml
 from haris import __version__
 from haris.bench_commands import add_bench_commands
 from haris.deploy_commands import add_deploy_commands
+from haris.data.dataset_source import add_dataset_arguments
 from haris.errors import HarisError
 
 
@@ -51,9 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     train = _add(commands, "train", "train a model (one process, or under torchrun --nproc_per_node N)", _run_train)
-    train.add_argument("--data", help="dataset folder (refer format: refs(<split_by>).p + instances.json)")
-    train.add_argument("--images", help="image folder (default: DATA/images)")
-    train.add_argument("--split-by", help="refs(<split_by>).p to read when the folder holds several (unc, umd, google)")
+    add_dataset_arguments(train, required=False, split=False, skip_bad=False)  # train/val splits and skipping: the recipe's
     train.add_argument("--out", help="run directory to write")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
 
@@ -61,15 +60,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 def _add_eval(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on a dataset split (one process or torchrun)")
     evaluate.add_argument("--checkpoint", required=True, help="checkpoint or run directory (its best/ checkpoint)")
-    evaluate.add_argument("--data", required=True, help="dataset folder (refer format or PhraseCut)")
-    evaluate.add_argument("--split", default="val")
-    evaluate.add_argument("--images", help="image folder (default: DATA/images)")
-    evaluate.add_argument("--split-by", help="refs(<split_by>).p to read when the folder holds several")
+    add_dataset_arguments(evaluate)
     evaluate.add_argument("--threshold", type=float, default=0.0, help="mask logit threshold (default 0: probability 0.5)")
     evaluate.add_argument("--out", help="output folder (default: CHECKPOINT/eval_<split>)")
     evaluate.add_argument("--overlays", type=int, default=0, metavar="N", help="write overlays of the N best and N worst expressions")
     evaluate.add_argument("--max-expressions", type=int, default=0, help="evaluate only the first N expressions")
-    evaluate.add_argument("--skip-bad", action="store_true", help="skip (and count) unreadable images and bad annotations")
     evaluate.set_defaults(run=_run_eval)
 
 
@@ -110,7 +105,7 @@ def _run_init(args: argparse.Namespace) -> None:
 
     if Path(args.out).exists() and not args.overwrite:
         raise HarisError(f"{args.out} exists; pass --overwrite to replace it")
-    model = build_model(load_model_config(args.config, args.overrides))
+    model = build_model(load_model_config(args.config, args.overrides), load_pretrained=True)
     save_checkpoint(model, args.out)
     print(f"wrote {args.out}: {count_parameters(model) / 1e6:.1f} M parameters, {count_parameters(model, True) / 1e6:.2f} M trainable")
 
@@ -118,6 +113,7 @@ def _run_init(args: argparse.Namespace) -> None:
 
 def _run_train(args: argparse.Namespace) -> None:
     from haris.config import load_run_config
+    from haris.data.dataset_source import DatasetSource
     from haris.train.training_run import train
 
     if args.resume:
@@ -126,7 +122,7 @@ def _run_train(args: argparse.Namespace) -> None:
         if not (args.data and args.out):
             raise HarisError("haris train needs --data and --out (or --resume RUN_DIR)")
         run = load_run_config(args.config, args.overrides)
-        metrics = train(run, args.out, args.data, args.images, args.split_by)
+        metrics = train(run, args.out, DatasetSource.from_arguments(args))
     if metrics:
         print(f"val mean IoU {metrics['mean_iou']:.4f}, overall IoU {metrics['overall_iou']:.4f}")
 
@@ -134,11 +130,11 @@ def _run_train(args: argparse.Namespace) -> None:
 def _run_eval(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from haris.data.dataset_source import DatasetSource
     from haris.evaluation.evaluation_run import run_evaluation
 
     out = args.out or str(Path(args.checkpoint) / f"eval_{args.split}")
-    metrics = run_evaluation(args.checkpoint, args.data, args.split, out, args.threshold, args.overlays,
-                             args.max_expressions, args.split_by, args.images, args.skip_bad)
+    metrics = run_evaluation(args.checkpoint, DatasetSource.from_arguments(args), out, args.threshold, args.overlays, args.max_expressions)
     print(json.dumps(metrics, indent=2))
     print(f"wrote {out}/metrics.json and results.jsonl")
 

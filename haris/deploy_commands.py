@@ -42,8 +42,8 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("model", help="bundle directory, or checkpoint / run directory (eager torch)")
     predict.add_argument("images", nargs="+", help="image files, folders or glob patterns")
     predict.add_argument("-e", "--expression", dest="expressions", action="append", required=True, help="a referring expression (repeatable)")
-    predict.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt", "torch"],
-                         help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint always runs eager torch")
+    predict.add_argument("--backend", choices=["onnxruntime", "tensorrt", "torch"],
+                         help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint runs eager torch")
     predict.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
     predict.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
@@ -76,7 +76,8 @@ def _run_build(args: argparse.Namespace) -> None:
 
 
 def _run_predict(args: argparse.Namespace) -> None:
-    from haris.runtime.predict_run import find_images, open_predictor, predict_images
+    from haris.runtime.predict_run import find_images, predict_images
+    from haris.runtime.predictor_factory import open_predictor
 
     images = find_images(args.images)
     predictor = open_predictor(args.model, args.backend, args.device, args.precision)

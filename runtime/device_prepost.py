@@ -1,20 +1,22 @@
 """Pre- and post-processing on the GPU for the TensorRT backend: haris.cpp_ops' CUDA kernels on the
 backend's stream, reading and writing the engines' device buffers.
 
-On the host path the Predictor resizes and normalizes on the CPU, uploads the float32 (1, 3, S, S)
+On the host path the Predictor resizes and normalizes on the CPU, uploads the float32 (N, 3, S, S)
 input, brings the decoder's logits back and upsamples them on the CPU. Here `preprocess` uploads
-the uint8 (H, W, 3) image and writes the encoder's input on the device, and `postprocess`
-thresholds the logits where the decoder left them, copying back the masks (one byte a pixel) and
-the low-resolution logits that every Prediction carries. The kernels share their arithmetic with
-the CPU ones, so both paths give the same shapes, dtypes and `logit > threshold` masks.
+each uint8 (H, W, 3) image and writes its row of the encoder's input on the device, and
+`postprocess` thresholds the logits where the decoder left them, copying back the masks (one byte
+a pixel) and the low-resolution logits that every Prediction carries. The kernels share their
+arithmetic with the CPU ones, so both paths give the same shapes, dtypes and `logit > threshold`
+masks.
 
-`device_prepost_for` picks this path for a TensorRT backend whose kernels can run; otherwise the
-Predictor keeps the host path and, for a TensorRT backend, says why once per process. Nothing here
-imports cuda-python or TensorRT before a DevicePrepost is made.
+A backend on a CUDA stream offers this path through `device_prepost_on_stream` when the kernels
+can run; otherwise the Predictor keeps the host path, and this module says why once per process.
+Nothing here imports cuda-python or TensorRT before a DevicePrepost is made.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -27,7 +29,6 @@ from haris.cpp_ops import CudaKernels, reference_ops
 from haris.errors import HarisError
 from haris.runtime import cuda_memory
 from haris.runtime.device_tensor import DeviceTensor
-from haris.runtime.stage_backend import StageBackend
 
 _host_path_warned = False
 
@@ -35,8 +36,8 @@ _host_path_warned = False
 class DevicePrepost:
     """The CUDA pre- and post-processing of one Predictor, enqueued on `stream`.
 
-    Its buffers are reused by every call (the byte buffers kept at the largest image seen), so calls
-    must be serialized with the backend whose stream they share: the Predictor's backend lock.
+    Its buffers are reused by every call (kept at the largest image and batch seen), so calls must
+    be serialized with the backend whose stream they share: the Predictor's backend lock.
     """
 
     def __init__(
@@ -47,42 +48,61 @@ class DevicePrepost:
         self.image_size = image_size
         self.pixel_mean = tuple(pixel_mean)
         self.pixel_std = tuple(pixel_std)
-        # One input buffer for every image: stream order keeps the next image's kernel behind the
-        # encoder run that reads this one.
+        # One input buffer for every batch of images: stream order keeps the next batch's kernels
+        # behind the encoder run that reads this one.
         self.model_input = DeviceTensor.allocate((1, 3, image_size, image_size), np.float32)
         self._byte_buffers: dict[str, DeviceTensor] = {}
 
-    def preprocess(self, image: np.ndarray) -> tuple[DeviceTensor, tuple[int, int]]:
-        """uint8 (H, W, 3) RGB -> the encoder's float32 (1, 3, S, S) input on the device (this object's
-        buffer, overwritten by the next call) and the resized (h, w)."""
-        pixels = reference_ops.check_image(image)
-        upload = self._byte_buffer("image", pixels.nbytes).copy_from_host(pixels, self.stream)
-        height, width = pixels.shape[:2]
-        resized = self.kernels.preprocess_image(
-            upload.pointer, height, width, self.image_size, self.pixel_mean, self.pixel_std, self.model_input.pointer, self.stream
-        )
-        return self.model_input, resized
+    def preprocess(self, images: Sequence[np.ndarray]) -> tuple[DeviceTensor, list[tuple[int, int]]]:
+        """uint8 (H, W, 3) RGB images -> the encoder's float32 (N, 3, S, S) input on the device (this
+        object's buffer, overwritten by the next call) and each image's resized (h, w)."""
+        model_input = self._model_input(len(images))
+        plane_bytes = model_input.nbytes // len(images)
+        sizes = []
+        for row, image in enumerate(images):
+            pixels = reference_ops.check_image(image)
+            # One upload buffer: stream order runs this image's kernel before the next upload overwrites it.
+            upload = self._byte_buffer("image", pixels.nbytes).copy_from_host(pixels, self.stream)
+            height, width = pixels.shape[:2]
+            sizes.append(self.kernels.preprocess_image(
+                upload.pointer, height, width, self.image_size, self.pixel_mean, self.pixel_std,
+                model_input.pointer + row * plane_bytes, self.stream,
+            ))
+        return model_input, sizes
 
     def postprocess(
-        self, mask_logits: Any, resized: Sequence[int], original: Sequence[int], threshold: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The decoder's float32 (B, 1, lh, lw) logits on the device -> bool (B, H, W) masks at the
-        `original` size (logit > threshold) and the logits, both on the host."""
+        self, mask_logits: Any, sizes: Sequence[tuple[Sequence[int], Sequence[int]]], threshold: float
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """The decoder's float32 (B, 1, lh, lw) logits on the device, and each row's (resized, original)
+        image sizes -> per row a bool (H, W) mask at its original size (logit > threshold), and the
+        logits, all on the host."""
         batch, low_height, low_width = check_mask_logits(mask_logits)
-        reference_ops.check_mask_sizes(resized, original, self.image_size)
-        height, width = original
-        masks = np.empty((batch, height, width), np.uint8)
-        device_mask = self._byte_buffer("mask", height * width)
+        if len(sizes) != batch:
+            raise HarisError(f"{batch} rows of mask logits need {batch} image sizes, got {len(sizes)}")
         plane_bytes = low_height * low_width * mask_logits.dtype.itemsize
-        for index in range(batch):
+        masks = []
+        for index, (resized, original) in enumerate(sizes):
+            reference_ops.check_mask_sizes(resized, original, self.image_size)
+            mask = np.empty(tuple(original), np.uint8)
+            device_mask = self._byte_buffer("mask", mask.nbytes)
             self.kernels.postprocess_mask(
                 mask_logits.pointer + index * plane_bytes, (low_height, low_width), resized, original, self.image_size,
                 device_mask.pointer, threshold, stream=self.stream,
             )
             # Copied out in stream order, so the next expression's kernel may reuse the one buffer.
-            cuda_memory.copy_device_to_host(masks[index], device_mask.pointer, self.stream)
+            cuda_memory.copy_device_to_host(mask, device_mask.pointer, self.stream)
+            masks.append(mask)
         logits = mask_logits.to_host(self.stream)  # waits for the stream: the mask copies are done too
-        return masks.view(np.bool_), logits  # the kernel writes bytes 0/1, numpy's bool layout
+        return [mask.view(np.bool_) for mask in masks], logits  # the kernel writes bytes 0/1, numpy's bool layout
+
+    def _model_input(self, images: int) -> DeviceTensor:
+        """The (images, 3, S, S) input, in a buffer grown when a larger batch comes."""
+        shape = (images, 3, self.image_size, self.image_size)
+        if self.model_input.capacity < math.prod(shape) * 4:
+            cuda_memory.synchronize(self.stream)  # the encoder may still read the old buffer
+            self.model_input.release()
+            self.model_input = DeviceTensor.allocate(shape, np.float32)
+        return self.model_input.view(shape)
 
     def _byte_buffer(self, name: str, nbytes: int) -> DeviceTensor:
         """A uint8 device buffer of at least `nbytes`, reused between calls and grown when too small."""
@@ -105,19 +125,16 @@ def check_mask_logits(value: Any) -> tuple[int, int, int]:
     return batch, low_height, low_width
 
 
-def device_prepost_for(
-    backend: StageBackend, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]
+def device_prepost_on_stream(
+    stream: Any, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]
 ) -> DevicePrepost | None:
-    """Device pre/post-processing on a TensorRT backend's stream, or None for the host path: every
-    other backend keeps its tensors where the CPU kernels read them, and a TensorRT backend whose
-    CUDA kernels cannot run falls back with one warning per process."""
-    if backend.name != "tensorrt":
-        return None
+    """Device pre/post-processing on a backend's CUDA stream, or None for the host path when the CUDA
+    kernels cannot run here (said with one warning per process)."""
     kernels, reason = cuda_kernels()
     if kernels is None:
         _warn_host_path_once(reason)
         return None
-    return DevicePrepost(kernels, backend.stream, image_size, pixel_mean, pixel_std)
+    return DevicePrepost(kernels, stream, image_size, pixel_mean, pixel_std)
 
 
 def cuda_kernels() -> tuple[CudaKernels | None, str]:

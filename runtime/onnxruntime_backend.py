@@ -60,6 +60,10 @@ class OnnxRuntimeBackend(StageBackend):
     def to_numpy(self, value: Any) -> np.ndarray:
         return value.numpy() if isinstance(value, onnxruntime.OrtValue) else np.asarray(value)
 
+    def close(self) -> None:
+        """Drop the sessions (onnxruntime frees their memory with them)."""
+        self.sessions = {}
+
     def nbytes(self, value: Any) -> int:
         if isinstance(value, onnxruntime.OrtValue):
             return int(np.prod(value.shape())) * ORT_ITEM_BYTES[value.data_type()]

@@ -19,22 +19,11 @@ from PIL import Image
 from tqdm import tqdm
 
 from haris.errors import HarisError
-from haris.evaluation.overlay_writer import write_overlay
 from haris.runtime.image_loading import ImageError, load_rgb
+from haris.runtime.mask_overlay import write_overlay
 from haris.runtime.predictor import Predictor
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
-def open_predictor(model: str | Path, backend: str, device: str | None, precision: str | None) -> Predictor:
-    """A bundle (manifest.json) or a checkpoint / run directory (eager torch)."""
-    model = Path(model)
-    if (model / "manifest.json").is_file():
-        default_device = "cuda" if backend == "tensorrt" else "cpu"
-        return Predictor.from_bundle(model, backend, device or default_device, precision)
-    if backend not in ("torch", "onnxruntime") and backend:
-        raise HarisError(f"{model} is a checkpoint, which runs on the torch backend only; export a bundle for {backend}")
-    return Predictor.from_checkpoint(model, device or "cpu")
 
 
 def find_images(sources: Sequence[str]) -> list[Path]:

@@ -6,13 +6,32 @@ Backends are imported here, when asked for, so a deployment loads only the one i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from haris.errors import HarisError
 from haris.runtime.bundle import Bundle
+from haris.runtime.bundle_manifest import MANIFEST_FILE
 from haris.runtime.bundle_tokenizer import BundleTokenizer
-from haris.runtime.predictor import Predictor, PreprocessSettings
+from haris.runtime.predictor import DEFAULT_CACHE_BYTES, Predictor, PreprocessSettings
 
 BACKENDS = ("onnxruntime", "tensorrt")
+
+
+def open_predictor(
+    model: str | Path, backend: str | None = None, device: str | None = None, precision: str | None = None,
+    threads: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES,
+) -> Predictor:
+    """A bundle (a folder with manifest.json) on onnxruntime (default) or TensorRT, or a checkpoint
+    or run directory on eager torch."""
+    model = Path(model)
+    if (model / MANIFEST_FILE).is_file():
+        if backend == "torch":
+            raise HarisError(f"{model} is a bundle; the torch backend runs checkpoints (pass the run directory it was exported from)")
+        backend = backend or "onnxruntime"
+        return predictor_from_bundle(model, backend, device or ("cuda:0" if backend == "tensorrt" else "cpu"), precision, threads, cache_bytes)
+    if backend not in (None, "torch"):
+        raise HarisError(f"{model} is not a bundle (no {MANIFEST_FILE}); a checkpoint runs on the torch backend only: export a bundle for {backend}")
+    return predictor_from_checkpoint(model, device or "cpu", precision or "fp32", threads, cache_bytes)
 
 
 def predictor_from_bundle(
@@ -38,19 +57,37 @@ def predictor_from_bundle(
     settings = PreprocessSettings(
         manifest.image_size, tuple(preprocess["pixel_mean"]), tuple(preprocess["pixel_std"]), manifest.postprocess["threshold"]
     )
-    return Predictor(stages, settings, tokenizer, cache_bytes)
+    axes = manifest.dynamic_axes
+    return Predictor(stages, settings, tokenizer, cache_bytes, max_images=axes["N"][1], max_expressions=axes["B"][1], threads=threads)
 
 
-def predictor_from_checkpoint(path: str | Path, device: str, cache_bytes: int) -> Predictor:
+def predictor_from_checkpoint(path: str | Path, device: str, precision: str, threads: int | None, cache_bytes: int) -> Predictor:
+    """Eager torch on a checkpoint (or a run directory's best one). `threads` sets torch's intra-op
+    threads for the whole process (torch has no per-model setting)."""
     try:
-        from haris.runtime.torch_backend import TorchBackend
+        import torch
     except ImportError as error:  # a torch-free deployment handed something that is not a bundle
         raise HarisError(f"{path} is not a bundle (no manifest.json), and running a checkpoint needs PyTorch: {error}") from None
+    from haris.checkpoint.checkpoint_io import load_checkpoint, resolve_checkpoint
 
-    stages = TorchBackend(path, device)
-    config = stages.config
-    settings = PreprocessSettings(config.image_size, config.preprocess.pixel_mean, config.preprocess.pixel_std)
-    return Predictor(stages, settings, stages.tokenize, cache_bytes)
+    if threads:
+        torch.set_num_threads(threads)
+    return predictor_for_model(load_checkpoint(resolve_checkpoint(path), torch.device(device)), precision, cache_bytes, threads=threads)
+
+
+def predictor_for_model(
+    model: Any, precision: str = "fp32", cache_bytes: int = DEFAULT_CACHE_BYTES, threshold: float = 0.0, threads: int | None = None
+) -> Predictor:
+    """A Predictor over a HARIS model in memory (eager torch), with CLIP's tokenizer cut to the
+    batch's longest expression, as the bundle tokenizer cuts it."""
+    from haris.data.text_tokenizer import TextTokenizer
+    from haris.runtime.torch_backend import TorchBackend
+
+    backend = TorchBackend(model, precision)
+    tokenizer = TextTokenizer(model.config)
+    preprocess = model.config.preprocess
+    settings = PreprocessSettings(model.config.image_size, tuple(preprocess.pixel_mean), tuple(preprocess.pixel_std), threshold)
+    return Predictor(backend, settings, lambda texts: tokenizer.to_longest(texts).numpy(), cache_bytes, threads=threads)
 
 
 def _default_precision(backend: str, device: str, bundle: Bundle) -> str:

@@ -4,19 +4,28 @@ A backend runs a stage on named inputs and returns named outputs. Outputs stay w
 keeps them (device memory for CUDA and TensorRT, host arrays on the CPU), so the next stage reads
 them without a copy; `to_numpy` brings one to the host. Inputs given as numpy arrays are checked
 here, once, against the bundle's I/O specs, so every backend fails the same clear way.
+
+What differs between backends is asked of the backend, never decided from its name: where its
+outputs' rows can be viewed or joined (`rows`, `concatenate`), which clock times its work
+(`clock`), and whether pre- and post-processing run next to it on the device (`device_prepost`).
+A backend is a context manager; `close` releases what it holds.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from haris.errors import HarisError
 from haris.runtime.bundle_manifest import GraphSpec
+from haris.runtime.stage_clock import HostClock
 from haris.runtime.tensor_contract import STAGE_INPUTS
+
+if TYPE_CHECKING:
+    from haris.runtime.device_prepost import DevicePrepost
 
 
 class StageBackend(ABC):
@@ -57,6 +66,33 @@ class StageBackend(ABC):
 
     def nbytes(self, value: Any) -> int:
         return int(value.nbytes)
+
+    def rows(self, value: Any, count: int) -> list[Any]:
+        """The `count` rows of a stage output along its first axis, each with a first axis of 1
+        (views where the backend can make them; valid as long as `value` is)."""
+        array = self.to_numpy(value)
+        return [array[index : index + 1] for index in range(count)]
+
+    def concatenate(self, values: Sequence[Any]) -> Any:
+        """Values this backend returned, joined along their first axis, as an input to a stage."""
+        return np.concatenate([self.to_numpy(value) for value in values])
+
+    def clock(self) -> HostClock:
+        """The clock that measures this backend's stage work where it runs."""
+        return HostClock()
+
+    def device_prepost(self, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]) -> DevicePrepost | None:
+        """Pre- and post-processing on the device next to the stages, or None: the host path."""
+        return None
+
+    def close(self) -> None:
+        """Release what the backend holds (sessions, device memory); it cannot run after."""
+
+    def __enter__(self) -> StageBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def check_array(stage: str, name: str, value: np.ndarray, dtype: str, rank: int) -> None:

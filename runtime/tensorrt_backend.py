@@ -18,21 +18,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from haris.errors import BundleError
 from haris.runtime import cuda_memory
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import EngineSpec
-from haris.runtime.device_tensor import DeviceTensor
-from haris.runtime.engine_runner import EngineRunner
+from haris.runtime.cuda_stream_backend import CudaStreamBackend
 from haris.atomic_file import write_atomically
+from haris.runtime.engine_runner import EngineRunner
 from haris.runtime.engine_sidecar import TENSORRT_PIP_PACKAGES, check_engine_compatibility, read_sidecar
-from haris.runtime.stage_backend import StageBackend
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGE_OUTPUTS, STAGES
 
 
-class TensorRTBackend(StageBackend):
+class TensorRTBackend(CudaStreamBackend):
     name = "tensorrt"
     # One stream, one execution context per stage and output buffers reused by every run: two
     # threads would overwrite each other's shapes and outputs. The Predictor serializes calls.
@@ -94,16 +91,6 @@ class TensorRTBackend(StageBackend):
 
     def _run(self, stage: str, feeds: dict[str, Any]) -> dict[str, Any]:
         return self.runners[stage].run(feeds)
-
-    def to_numpy(self, value: Any) -> np.ndarray:
-        if isinstance(value, DeviceTensor):
-            return value.to_host(self.stream)
-        return np.asarray(value)
-
-    def keep(self, value: Any) -> Any:
-        if isinstance(value, DeviceTensor):
-            return value.copy(self.stream)
-        return value
 
     def close(self) -> None:
         """Save the runtime cache, free the buffers and the stream. The backend is unusable after."""

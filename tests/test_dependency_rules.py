@@ -1,4 +1,5 @@
-"""DESIGN.md's dependency rules: checked in fresh interpreters and on the source's import statements."""
+"""DESIGN.md's dependency rules: packages import one way (no cycles, lazy imports included), the runtime
+loads nothing of training or torch, and imports nothing its `runtime` extra does not install."""
 
 from __future__ import annotations
 
@@ -7,38 +8,39 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "torchvision", "onnx", "onnxruntime", "tensorrt", "tensorrt_rtx", "open_clip", "segment_anything")
-
-
-def imported_after(module: str) -> set[str]:
-    """Top-level modules and haris submodules present after importing `module` in a new interpreter."""
-    code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True)
-    return set(json.loads(result.stdout.splitlines()[-1]))
-
-
-@pytest.mark.parametrize("module", ["haris", "haris.config", "haris.errors", "haris.runtime", "haris.runtime.image_transforms", "haris.runtime.predictor", "haris.runtime.bundle_tokenizer", "haris.cpp_ops", "haris.evaluation.ris_metrics"])
-def test_light_modules_import_no_heavy_library(module):
-    loaded = imported_after(module)
-    assert not {name for name in loaded if name.split(".")[0] in HEAVY}
-
-
-def test_model_imports_no_loss_optimizer_loop_onnx_or_tensorrt():
-    loaded = imported_after("haris.modeling")
-    forbidden = {"haris.losses", "haris.train", "onnx", "onnxruntime", "tensorrt", "tensorrt_rtx", "haris.export"}
-    assert not loaded & forbidden
+# Top-level folders and the package each installs as (pyproject's package-dir).
+FOLDERS = {"haris": "haris", "export": "haris.export", "runtime": "haris.runtime", "benchmarks": "haris.benchmarks", "cpp_ops": "haris.cpp_ops"}
+# What importing any runtime module must never load: the training side of HARIS, and torch.
+NOT_IN_RUNTIME = ("torch", "haris.checkpoint", "haris.data", "haris.evaluation", "haris.train", "haris.export", "haris.modeling", "haris.losses")
+# Third-party imports a runtime file may make beyond its extra, each only lazily where it is named.
+RUNTIME_OPTIONAL = {
+    "cuda_memory.py": {"cuda"},  # cuda-python (gpu / rtx extras), for the TensorRT path
+    "torch_backend.py": {"torch"},  # eager checkpoints need the train extra
+    "predictor_factory.py": {"torch"},
+}
 
 
 def python_files(folder: str) -> list[Path]:
     return sorted((REPO / folder).rglob("*.py"))
 
 
+def module_name(path: Path) -> str:
+    folder = path.relative_to(REPO).parts[0]
+    parts = path.relative_to(REPO / folder).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join((FOLDERS[folder], *parts))
+
+
 def imports_of(path: Path) -> set[str]:
+    """Every absolute import of the file, those inside functions (lazy ones) included."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -48,13 +50,102 @@ def imports_of(path: Path) -> set[str]:
     return names
 
 
-def test_runtime_sources_import_torch_only_in_the_torch_backend():
-    for path in python_files("runtime"):
-        if path.name.startswith("torch_backend"):
-            continue
-        torch_imports = {n for n in imports_of(path) if n.split(".")[0] in ("torch", "torchvision")}
-        haris_imports = {n for n in imports_of(path) if n.startswith(("haris.train", "haris.export", "haris.modeling"))}
-        assert not torch_imports | haris_imports, path
+def package_of(module: str) -> str:
+    """haris.<subpackage> for modules in one; a module directly under haris/ is its own leaf."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else module
+
+
+def test_packages_import_one_way_lazy_imports_included():
+    edges: dict[str, set[str]] = defaultdict(set)
+    where: dict[tuple[str, str], str] = {}
+    for folder in FOLDERS:
+        for path in python_files(folder):
+            source = package_of(module_name(path))
+            for name in imports_of(path):
+                target = package_of(name)
+                if name.startswith("haris.") and target != source:
+                    edges[source].add(target)
+                    where.setdefault((source, target), str(path.relative_to(REPO)))
+    cycles = [f"{a} -> {b} ({where[a, b]}) and {b} -> {a} ({where[b, a]})" for a in list(edges) for b in edges[a] if a < b and a in edges.get(b, ())]
+    assert not cycles
+    assert not _longer_cycle(edges)
+
+
+def _longer_cycle(edges: dict[str, set[str]]) -> list[str]:
+    """A cycle through three or more packages, if any (depth-first search)."""
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str]:
+        state[node] = 1
+        for nxt in edges.get(node, ()):
+            if state.get(nxt) == 1:
+                return [*trail, node, nxt]
+            if nxt not in state and (found := visit(nxt, [*trail, node])):
+                return found
+        state[node] = 2
+        return []
+
+    for start in list(edges):
+        if start not in state and (found := visit(start, [])):
+            return found
+    return []
+
+
+def modules_loaded_by_each(modules: list[str]) -> dict[str, list[str]]:
+    """For each module, the modules present after importing it alone, each in a fresh child of one
+    clean interpreter (fork: no state shared between them)."""
+    code = (
+        "import json, os, sys\n"
+        "results = {}\n"
+        "for name in json.loads(sys.argv[1]):\n"
+        "    read, write = os.pipe()\n"
+        "    if os.fork() == 0:\n"
+        "        os.close(read); __import__(name)\n"
+        "        os.write(write, json.dumps(sorted(sys.modules)).encode()); os._exit(0)\n"
+        "    os.close(write); chunks = []\n"
+        "    while chunk := os.read(read, 1 << 16): chunks.append(chunk)\n"
+        "    os.wait(); results[name] = json.loads(b''.join(chunks))\n"
+        "print(json.dumps(results))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(modules)], capture_output=True, text=True, check=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_no_runtime_module_loads_training_code_or_torch():
+    modules = [module_name(path) for path in python_files("runtime")]
+    for module, loaded in modules_loaded_by_each(modules).items():
+        if module == "haris.runtime.torch_backend":
+            loaded = [name for name in loaded if not name.startswith("torch")]  # the one runtime file that runs torch
+        bad = sorted({name for name in loaded if name.startswith(NOT_IN_RUNTIME)})
+        assert not bad, f"{module} loads {bad[:5]}"
+
+
+def test_the_runtime_imports_only_what_its_extra_installs():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["runtime"]
+    distributions = {requirement.split(">")[0].split("=")[0].split("[")[0].strip().lower() for requirement in requirements}
+    import_names = {"pillow": "PIL", "pyyaml": "yaml"}
+    installed = {import_names.get(name, name) for name in distributions}
+    for path in [*python_files("runtime"), *python_files("cpp_ops")]:
+        third_party = {name.split(".")[0] for name in imports_of(path)} - set(sys.stdlib_module_names) - {"haris", "__future__"}
+        extra = third_party - installed - RUNTIME_OPTIONAL.get(path.name, set())
+        assert not extra, f"{path.relative_to(REPO)} imports {sorted(extra)}, which the runtime extra does not install"
+
+
+@pytest.mark.parametrize("module", ["haris", "haris.config", "haris.errors", "haris.cpu_features", "haris.runtime",
+                                    "haris.runtime.predictor", "haris.runtime.bundle_tokenizer", "haris.cpp_ops",
+                                    "haris.evaluation.ris_metrics"])
+def test_light_modules_import_no_heavy_library(module):
+    loaded = modules_loaded_by_each([module])[module]
+    assert not {name for name in loaded if name.split(".")[0] in HEAVY}
+
+
+def test_model_imports_no_loss_optimizer_loop_onnx_or_tensorrt():
+    loaded = set(modules_loaded_by_each(["haris.modeling"])["haris.modeling"])
+    forbidden = {"haris.losses", "haris.train", "onnx", "onnxruntime", "tensorrt", "tensorrt_rtx", "haris.export", "haris.checkpoint"}
+    assert not loaded & forbidden
 
 
 def test_export_sources_never_import_training():
@@ -66,10 +157,19 @@ def test_model_sources_import_no_loss_optimizer_onnx_or_tensorrt():
     for path in python_files("haris/modeling"):
         names = imports_of(path)
         bad = {n for n in names if n.split(".")[0] in ("onnx", "onnxruntime", "tensorrt", "tensorrt_rtx")}
-        bad |= {n for n in names if n.startswith(("torch.optim", "haris.losses", "haris.train", "haris.export"))}
+        bad |= {n for n in names if n.startswith(("torch.optim", "haris.losses", "haris.train", "haris.export", "haris.checkpoint"))}
         assert not bad, path
 
 
 @pytest.mark.parametrize("package", ["haris.export", "haris.runtime", "haris.benchmarks", "haris.cpp_ops", "haris.configs"])
 def test_top_level_folders_import_as_haris_subpackages(package):
-    assert package in imported_after(package)
+    assert package in modules_loaded_by_each([package])[package]
+
+
+def test_the_public_predictor_imports_lazily_and_torch_free():
+    code = ("import json, sys; import haris; before = set(sys.modules); from haris import Predictor; "
+            "print(json.dumps([sorted(before), sorted(sys.modules), Predictor.__module__]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    before, after, where = json.loads(result.stdout.splitlines()[-1])
+    assert "haris.runtime.predictor" not in before and where == "haris.runtime.predictor"
+    assert not {name for name in after if name.split(".")[0] in HEAVY}

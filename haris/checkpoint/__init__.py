@@ -1,14 +1,5 @@
-"""HARIS checkpoint directories and the readers of foreign (SAM, open_clip) weight files."""
+"""HARIS checkpoint directories: the model's config, weights and encoder sizes, read back with nothing else."""
 
-from haris.checkpoint.checkpoint_io import file_sha256, load_checkpoint, read_checkpoint_config, save_checkpoint
-from haris.checkpoint.foreign_weights import load_clip_text_weights, load_sam_weights, read_state_dict
+from haris.checkpoint.checkpoint_io import load_checkpoint, read_checkpoint_config, save_checkpoint
 
-__all__ = [
-    "file_sha256",
-    "load_checkpoint",
-    "load_clip_text_weights",
-    "load_sam_weights",
-    "read_checkpoint_config",
-    "read_state_dict",
-    "save_checkpoint",
-]
+__all__ = ["load_checkpoint", "read_checkpoint_config", "save_checkpoint"]

@@ -2,7 +2,10 @@
 
     config.yaml        the ModelConfig
     model.safetensors  every weight, encoders included, so nothing else is needed to rebuild it
-    checkpoint.json    format version, haris version, sha256 of the weights
+    checkpoint.json    format version, haris version, sha256 of the weights, and the encoders'
+                       resolved sizes (so rebuilding never consults the installed open_clip's
+                       model table, which may have changed; older checkpoints without them are
+                       resolved from their config)
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from safetensors.torch import load_file, save_file
 
 from haris import __version__
 from haris.checkpoint.atomic_directory import atomic_directory
-from haris.checkpoint.state_dict_check import load_fitting_state_dict
+from haris.modeling.state_dict_check import load_fitting_state_dict
 from haris.config.config_io import config_from_dict, write_config_file
 from haris.config.model_config import ModelConfig
 from haris.errors import CheckpointError, ConfigError
 from haris.file_digest import file_sha256
+from haris.modeling.encoder_sizes import EncoderSizes
 from haris.modeling.haris_model import Haris
 from haris.modeling.model_builder import build_model
 
@@ -45,6 +49,7 @@ def save_checkpoint(model: Haris, directory: str | Path, extra_files: Mapping[st
             "format_version": CHECKPOINT_FORMAT_VERSION,
             "haris_version": __version__,
             "weights_sha256": file_sha256(staging / WEIGHTS_FILE),
+            "encoder_sizes": (model.encoder_sizes or EncoderSizes.resolve(model.config)).to_dict(),
         }
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return Path(directory)
@@ -60,7 +65,8 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise CheckpointError(f"checkpoint {directory} has no {WEIGHTS_FILE}")
     if file_sha256(weights) != meta.get("weights_sha256"):
         raise CheckpointError(f"{weights} does not match the sha256 in {META_FILE}: the file is altered or incomplete")
-    model = build_model(config, load_pretrained=False)
+    sizes = EncoderSizes.from_dict(meta["encoder_sizes"]) if "encoder_sizes" in meta else None
+    model = build_model(config, sizes=sizes)
     load_fitting_state_dict(model, load_file(str(weights)), f"weights of checkpoint {directory}")
     return model.to(device).eval()
 

@@ -1,8 +1,11 @@
 """Evaluation of a model on a referring dataset: per-expression I/U at original resolution.
 
-The expressions are sharded over the processes by ref (an image is encoded once for all of its
-sentences); the per-expression results are gathered, so any number of processes gives the same
-sums as one.
+The masks come from the runtime's Predictor over the model (the eager torch backend): the same
+pre-processing, tokenization, stages and post-processing as `haris predict` and the parity
+reference. Refs are taken in fixed groups of RECORDS_PER_BATCH, whose images are encoded in one
+run and whose sentences are decoded together; the groups are sharded over the processes, so any
+number of processes computes every group exactly as one process does, and the gathered
+per-expression results give the same sums.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
 from tqdm import tqdm
 
-from haris.data.text_tokenizer import TextTokenizer
+from haris.distributed_context import DistributedContext
 from haris.errors import DataError
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
-from haris.modeling.haris_model import Haris
-from haris.runtime.image_transforms import postprocess_logits, preprocess_image
-from haris.train.distributed_context import DistributedContext
+from haris.runtime.predictor import Predictor
+from haris.runtime.predictor_factory import predictor_for_model
+
+RECORDS_PER_BATCH = 16
 
 
 @dataclass
@@ -29,29 +31,8 @@ class EvaluationResult:
     results: list[dict[str, Any]]  # one per expression: ref_id, sentence_index, sentence, intersection, union, iou
 
 
-class ExpressionPredictor:
-    """Masks at original resolution for the sentences of one dataset record."""
-
-    def __init__(self, model: Haris, device: torch.device, threshold: float = 0.0, batch_size: int = 16) -> None:
-        self.model, self.device, self.threshold, self.batch_size = model, device, threshold, batch_size
-        self.tokenizer = TextTokenizer(model.config)
-
-    @torch.inference_mode()
-    def predict(self, image: np.ndarray, sentences: list[str]) -> list[np.ndarray]:
-        config = self.model.config
-        model_input, resized = preprocess_image(image, config.image_size, config.preprocess.pixel_mean, config.preprocess.pixel_std)
-        image_feats = self.model.encode_image(torch.from_numpy(model_input)[None].to(self.device))
-        masks = []
-        for start in range(0, len(sentences), self.batch_size):
-            text = self.model.encode_text(self.tokenizer(sentences[start : start + self.batch_size]).to(self.device))
-            fused = self.model.fuse(*image_feats, *text)
-            logits = self.model.decode(fused.vis_tokens, fused.lang_tokens, text.text_mask).float().cpu().numpy()
-            masks += [postprocess_logits(row[0], resized, image.shape[:2], config.image_size) > self.threshold for row in logits]
-        return masks
-
-
 def evaluate(
-    model: Haris,
+    model: Any,
     dataset: Any,
     context: DistributedContext,
     threshold: float = 0.0,
@@ -60,12 +41,12 @@ def evaluate(
     progress: bool = False,
 ) -> EvaluationResult:
     """Mean IoU, overall IoU and Pr@X over the dataset's expressions (the first `max_expressions` if > 0)."""
-    predictor = ExpressionPredictor(model, context.device, threshold)
-    sentences_by_record = _sentences_by_record(dataset, max_expressions)
-    shard = list(sentences_by_record.items())[context.rank :: context.world_size]
+    predictor = predictor_for_model(model, cache_bytes=0, threshold=threshold)
+    groups = list(_sentences_by_record(dataset, max_expressions).items())
+    batches = [groups[start : start + RECORDS_PER_BATCH] for start in range(0, len(groups), RECORDS_PER_BATCH)]
     local = []
-    for record_index, sentence_indices in tqdm(shard, desc="evaluate", disable=not (progress and context.is_main)):
-        local += _evaluate_record(predictor, dataset, record_index, sentence_indices, skip_bad)
+    for batch in tqdm(batches[context.rank :: context.world_size], desc="evaluate", unit="batch", disable=not (progress and context.is_main)):
+        local += _evaluate_records(predictor, dataset, batch, skip_bad)
     results = sorted((row for rows in context.gather_objects(local) for row in rows), key=lambda r: (r["ref_id"], r["sentence_index"]))
     if not results:
         raise DataError("no expression could be evaluated")
@@ -81,18 +62,25 @@ def _sentences_by_record(dataset: Any, max_expressions: int) -> dict[int, list[i
     return grouped
 
 
-def _evaluate_record(predictor: ExpressionPredictor, dataset: Any, record_index: int, sentence_indices: list[int], skip_bad: bool) -> list[dict]:
-    record = dataset.records[record_index]
-    try:
-        image, gt_mask = dataset.load_image(record), dataset.load_mask(record)
-    except DataError:
-        if skip_bad:
-            return []
-        raise
-    sentences = [record.sentences[i] for i in sentence_indices]
+def _evaluate_records(predictor: Predictor, dataset: Any, batch: list[tuple[int, list[int]]], skip_bad: bool) -> list[dict]:
+    """One row per sentence of the batch's records (a record whose files are unreadable is skipped with `skip_bad`)."""
+    loaded = []
+    for record_index, sentence_indices in batch:
+        record = dataset.records[record_index]
+        try:
+            loaded.append((record, sentence_indices, dataset.load_image(record), dataset.load_mask(record)))
+        except DataError:
+            if not skip_bad:
+                raise
+    if not loaded:
+        return []
+    sentences = [[record.sentences[i] for i in indices] for record, indices, _, _ in loaded]
+    predictions = predictor.predict_batch([(image, texts) for (_, _, image, _), texts in zip(loaded, sentences)])
     rows = []
-    for sentence_index, sentence, mask in zip(sentence_indices, sentences, predictor.predict(image, sentences)):
-        intersection, union = intersection_union(mask, gt_mask)
-        rows.append({"ref_id": record.ref_id, "sentence_index": sentence_index, "sentence": sentence,
-                     "intersection": intersection, "union": union, "iou": expression_iou(intersection, union)})
+    for (record, indices, _, gt_mask), texts, predicted in zip(loaded, sentences, predictions):
+        for sentence_index, sentence, prediction in zip(indices, texts, predicted):
+            intersection, union = intersection_union(prediction.mask, gt_mask)
+            rows.append({"ref_id": record.ref_id, "sentence_index": sentence_index, "sentence": sentence,
+                         "intersection": intersection, "union": union, "iou": expression_iou(intersection, union)})
     return rows
+

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from haris.config.model_config import ModelConfig
+from haris.modeling.encoder_sizes import EncoderSizes
 from haris.modeling.hierarchical_fusion import HierarchicalFusion
 from haris.modeling.image_encoder import ImageEncoder
 from haris.modeling.text_encoder import TextEncoder
@@ -41,9 +42,11 @@ class Haris(nn.Module):
         text_encoder: TextEncoder,
         fusion: HierarchicalFusion,
         decoder: nn.Module,
+        encoder_sizes: EncoderSizes | None = None,
     ) -> None:
         super().__init__()
         self.config = config
+        self.encoder_sizes = encoder_sizes  # what the encoders were built with; checkpoints record it
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
         self.fusion = fusion

@@ -1,10 +1,10 @@
-"""The one builder that knows the sizes behind the encoder names of a config."""
+"""The one builder of HARIS: encoders sized from their resolved sizes (encoder_sizes), fusion and decoder from the config."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
-from open_clip import get_model_config
 from open_clip.transformer import LayerNorm, QuickGELU, TextTransformer
 from segment_anything.modeling.image_encoder import ImageEncoderViT
 from torch import nn
@@ -14,6 +14,8 @@ from haris.errors import ConfigError
 from haris.modeling.conv_bn_act import ConvBnAct
 from haris.modeling.cross_attention_block import CrossAttentionBlock
 from haris.modeling.decoder_layer import DecoderLayer
+from haris.modeling.encoder_sizes import EncoderSizes
+from haris.modeling.foreign_weights import load_clip_text_weights, load_sam_weights
 from haris.modeling.haris_model import Haris
 from haris.modeling.hierarchical_fusion import HierarchicalFusion
 from haris.modeling.human_like_attention import HumanLikeAttention
@@ -23,34 +25,25 @@ from haris.modeling.multiply_decoder import MultiplyDecoder
 from haris.modeling.text_encoder import TextEncoder
 from haris.modeling.transformer_mask_decoder import TransformerMaskDecoder
 
-# Segment Anything's ViT sizes (segment_anything.build_sam), and a tiny one of the same class.
-SAM_VIT_SIZES = {
-    "vit_b": dict(embed_dim=768, depth=12, num_heads=12, global_attn_indexes=(2, 5, 8, 11), window_size=14, img_size=1024),
-    "vit_l": dict(embed_dim=1024, depth=24, num_heads=16, global_attn_indexes=(5, 11, 17, 23), window_size=14, img_size=1024),
-    "vit_h": dict(embed_dim=1280, depth=32, num_heads=16, global_attn_indexes=(7, 15, 23, 31), window_size=14, img_size=1024),
-    "tiny": dict(embed_dim=32, depth=3, num_heads=2, global_attn_indexes=(2,), window_size=4, img_size=256),
-}
-# open_clip model configs give the text sizes; "tiny" is ours, with CLIP's vocabulary.
-TINY_CLIP_CONFIG = {"embed_dim": 32, "text_cfg": {"vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
-
-
-def build_model(config: ModelConfig, load_pretrained: bool = True) -> Haris:
-    """Build HARIS from its config; with `load_pretrained`, read the encoder checkpoint files it names."""
-    image_encoder = build_image_encoder(config)
-    text_encoder = build_text_encoder(config)
+def build_model(config: ModelConfig, load_pretrained: bool = False, sizes: EncoderSizes | None = None) -> Haris:
+    """Build HARIS from its config. Loading foreign weights is opt-in: with `load_pretrained` the
+    SAM and CLIP files the config names are read into the encoders. `sizes`: the encoders' resolved
+    sizes (a checkpoint's); None resolves the config's encoder names."""
+    sizes = sizes or EncoderSizes.resolve(config)
+    image_encoder = build_image_encoder(config, sizes.image_encoder)
+    text_encoder = build_text_encoder(config, sizes.text_encoder)
     if load_pretrained:
-        from haris.checkpoint.foreign_weights import load_clip_text_weights, load_sam_weights
-
         if config.image_encoder.checkpoint:
             load_sam_weights(image_encoder, config.image_encoder.checkpoint, config)
         if config.text_encoder.checkpoint:
             load_clip_text_weights(text_encoder, config.text_encoder.checkpoint, config)
     fusion = build_fusion(config.fusion, image_encoder.embed_dim, text_encoder.output_dim)
-    return Haris(config, image_encoder, text_encoder, fusion, build_decoder(config))
+    return Haris(config, image_encoder, text_encoder, fusion, build_decoder(config), sizes)
 
 
-def build_image_encoder(config: ModelConfig) -> ImageEncoder:
-    sizes = dict(SAM_VIT_SIZES[config.image_encoder.name])
+def build_image_encoder(config: ModelConfig, sizes: dict[str, Any] | None = None) -> ImageEncoder:
+    """SAM's ViT at `sizes` (ImageEncoderViT's size arguments; None: those of the config's encoder name)."""
+    sizes = sizes or EncoderSizes.resolve(config).image_encoder
     if config.image_encoder.tap_blocks[-1] > sizes["depth"]:
         raise ConfigError(
             f"image_encoder.tap_blocks {list(config.image_encoder.tap_blocks)} reach past the "
@@ -68,8 +61,9 @@ def build_image_encoder(config: ModelConfig) -> ImageEncoder:
     return ImageEncoder(vit, config.image_encoder.tap_blocks, config.image_size, config.image_encoder.trainable)
 
 
-def build_text_encoder(config: ModelConfig) -> TextEncoder:
-    clip_config = text_model_config(config.text_encoder.name)
+def build_text_encoder(config: ModelConfig, clip_config: dict[str, Any] | None = None) -> TextEncoder:
+    """The text tower of an open_clip model config (None: the config's text encoder name's)."""
+    clip_config = clip_config or EncoderSizes.resolve(config).text_encoder
     text_cfg = clip_config["text_cfg"]
     tower = TextTransformer(
         context_length=config.max_words,
@@ -86,20 +80,6 @@ def build_text_encoder(config: ModelConfig) -> TextEncoder:
     )
     return TextEncoder(tower, pad_id=text_cfg.get("pad_id", 0), trainable=config.text_encoder.trainable,
                        train_token_embedding=config.text_encoder.train_token_embedding)
-
-
-def text_model_config(name: str) -> dict:
-    """open_clip's model config for `name` (or ours for "tiny"), checked to be a plain CLIP text tower."""
-    if name == "tiny":
-        return TINY_CLIP_CONFIG
-    clip_config = get_model_config(name)
-    if clip_config is None:
-        raise ConfigError(f"text_encoder.name '{name}' is not an open_clip model config (see open_clip.list_models())")
-    text_cfg = clip_config.get("text_cfg", {})
-    unsupported = [key for key in ("hf_model_name", "embed_cls", "no_causal_mask") if text_cfg.get(key)]
-    if unsupported or text_cfg.get("pool_type", "argmax") != "argmax":
-        raise ConfigError(f"text_encoder.name '{name}' is not a CLIP-style causal text tower ({unsupported or 'pool_type'})")
-    return clip_config
 
 
 def build_fusion(config: FusionConfig, image_dim: int, text_dim: int) -> HierarchicalFusion:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from haris.errors import ConfigError, DataError
 from haris.modeling.haris_model import Haris, ImageFeatures
-from haris.runtime.image_transforms import preprocess_image
+from haris.image_transforms import preprocess_image
 from haris.train.training_samples import MASK_STRIDE
 
 ENCODE_BATCH = 32

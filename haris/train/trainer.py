@@ -16,20 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from haris.checkpoint.checkpoint_io import WEIGHTS_FILE, save_checkpoint
-from haris.checkpoint.state_dict_check import load_fitting_state_dict
+from haris.checkpoint.checkpoint_io import load_checkpoint, save_checkpoint
 from haris.config.run_config import RunConfig
 from haris.errors import TrainingInterrupted
 from haris.evaluation.evaluator import evaluate
 from haris.losses import FocalDiceLoss
 from haris.modeling.model_builder import build_model
 from haris.train.autocast_choice import choose_autocast
-from haris.train.distributed_context import DistributedContext
+from haris.distributed_context import DistributedContext
 from haris.train.epoch_sampler import EpochSampler
 from haris.train.feature_input_model import FeatureInputModel
 from haris.train.frozen_feature_cache import FrozenFeatureCache
@@ -48,17 +46,24 @@ class TrainingProgress:
     step: int = 0
     best_mean_iou: float = -1.0
     horizon_epochs: float = 0.0  # the epochs the lr schedule spans; 0: train.epochs (refitted to a time limit every epoch)
+    elapsed_seconds: float = 0.0  # of the run so far, over every process that trained it: the time limit is the run's
 
 
 class Trainer:
     def __init__(
-        self, run: RunConfig, train_data: Any, val_data: Any, run_dir: Path, context: DistributedContext, show_progress: bool = True
+        self, run: RunConfig, train_data: Any, val_data: Any, run_dir: Path, context: DistributedContext, show_progress: bool = True,
+        resume: bool = False,
     ) -> None:
+        """With `resume`, the weights come from the run's `last/` checkpoint (call `restore` for the
+        rest of its state); the foreign SAM and CLIP files are read only when a run starts."""
         self.run, self.recipe, self.run_dir, self.context = run, run.train, Path(run_dir), context
         self.train_data, self.val_data, self.show_progress = train_data, val_data, show_progress and context.is_main
         self.started = time.monotonic()  # the time limit counts the feature cache's build too
         torch.manual_seed(self.recipe.seed)  # the same initial weights on every process
-        self.model = build_model(run.model, load_pretrained=True).to(context.device)
+        if resume:
+            self.model = load_checkpoint(self.run_dir / LAST, context.device)
+        else:
+            self.model = build_model(run.model, load_pretrained=True).to(context.device)
         self.feature_cache = self._feature_cache()
         self.parallel_model = self._parallel(FeatureInputModel(self.model) if self.feature_cache else self.model)
         # fused: one kernel over all parameters instead of several small ops per tensor (~4% of a tiny CPU step)
@@ -99,13 +104,13 @@ class Trainer:
         return sampler, loader
 
     def restore(self) -> None:
-        """Continue from `last/`: weights, optimizer, scaler, progress (which fixes the learning rate) and RNG, exactly."""
-        last = self.run_dir / LAST
-        load_fitting_state_dict(self.model, load_file(str(last / WEIGHTS_FILE)), f"checkpoint {last}")
-        state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
+        """Continue from `last/` (whose weights a `resume` Trainer was built with): optimizer, scaler,
+        progress (which fixes the learning rate and the time already spent) and RNG, exactly."""
+        state = torch.load(self.run_dir / LAST / STATE_FILE, map_location="cpu", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.progress = TrainingProgress(**state["progress"])
+        self.started -= self.progress.elapsed_seconds  # the time limit is the run's, not this process's
         torch.set_rng_state(state["torch_rng"])
         self.log.truncate_after(self.progress.step)
 
@@ -221,6 +226,7 @@ class Trainer:
         self.context.barrier()
 
     def _state_bytes(self) -> bytes:
+        self.progress.elapsed_seconds = time.monotonic() - self.started
         buffer = io.BytesIO()
         torch.save({
             "optimizer": self.optimizer.state_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,36 +13,31 @@ from haris.atomic_file import write_json_atomically
 from haris.config.config_io import config_from_dict, config_to_dict
 from haris.config.run_config import RunConfig
 from haris.cpu_features import cpu_features
-from haris.data.dataset_factory import open_dataset
+from haris.data.dataset_source import DatasetSource
 from haris.errors import HarisError
-from haris.train.distributed_context import DistributedContext
+from haris.distributed_context import DistributedContext
 from haris.train.trainer import LAST, Trainer
 
 RUN_FILE = "run.json"
 
 
 def train(
-    run: RunConfig | None,
-    run_dir: str | Path,
-    data_dir: str | Path | None = None,
-    image_dir: str | Path | None = None,
-    split_by: str | None = None,
-    resume: bool = False,
-    show_progress: bool = True,
+    run: RunConfig | None, run_dir: str | Path, source: DatasetSource | None = None, resume: bool = False, show_progress: bool = True
 ) -> dict[str, Any]:
-    """Train `run` on `data_dir` into `run_dir`; with `resume`, continue the run found there
-    (its config and data come from its own run.json). Returns the last validation metrics."""
+    """Train `run` on the `source` dataset's train split into `run_dir`, validating on
+    `train.eval_split`; with `resume`, continue the run found there (its config and dataset come
+    from its own run.json). Returns the last validation metrics."""
     run_dir = Path(run_dir)
     context = DistributedContext.from_environment()
     try:
         if resume:
-            run, data = _read_run(run_dir)
+            run, source = _read_run(run_dir)
         else:
-            data = {"data_dir": str(Path(data_dir).resolve()), "image_dir": str(image_dir) if image_dir else None, "split_by": split_by}
-            _start_run(run_dir, run, data, context)
-        train_data = open_dataset(data["data_dir"], "train", data["split_by"], data["image_dir"], run.train.skip_bad_data, context.log)
-        val_data = open_dataset(data["data_dir"], run.train.eval_split, data["split_by"], data["image_dir"], run.train.skip_bad_data, context.log)
-        trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress)
+            _start_run(run_dir, run, source, context)
+        source = replace(source, skip_bad=run.train.skip_bad_data)  # the recipe decides, as for every run of it
+        train_data = source.with_split("train").open(context.log)
+        val_data = source.with_split(run.train.eval_split).open(context.log)
+        trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress, resume=resume)
         if context.is_main:
             _record_session(run_dir, trainer, resume)
         if resume:
@@ -51,12 +47,12 @@ def train(
         context.close()
 
 
-def _start_run(run_dir: Path, run: RunConfig, data: dict, context: DistributedContext) -> None:
+def _start_run(run_dir: Path, run: RunConfig, source: DatasetSource, context: DistributedContext) -> None:
     if (run_dir / LAST).exists():
         raise HarisError(f"{run_dir} already holds a run; continue it with --resume or choose another --out")
     if context.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        record = {"haris_version": __version__, "config": config_to_dict(run), "data": data}
+        record = {"haris_version": __version__, "config": config_to_dict(run), "data": source.to_dict()}
         (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     context.barrier()
 
@@ -73,9 +69,9 @@ def _record_session(run_dir: Path, trainer: Trainer, resumed: bool) -> None:
     write_json_atomically(path, record)
 
 
-def _read_run(run_dir: Path) -> tuple[RunConfig, dict]:
+def _read_run(run_dir: Path) -> tuple[RunConfig, DatasetSource]:
     path = run_dir / RUN_FILE
     if not path.is_file() or not (run_dir / LAST).is_dir():
         raise HarisError(f"nothing to resume in {run_dir}: it needs {RUN_FILE} and a {LAST}/ checkpoint")
     record = json.loads(path.read_text(encoding="utf-8"))
-    return config_from_dict(RunConfig, record["config"]), record["data"]
+    return config_from_dict(RunConfig, record["config"]), DatasetSource.from_dict(record["data"])

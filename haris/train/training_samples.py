@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from haris.config.model_config import ModelConfig
 from haris.data.text_tokenizer import TextTokenizer
 from haris.errors import DataError
-from haris.runtime.image_transforms import preprocess_image, resized_shape
+from haris.image_transforms import preprocess_image, resized_shape
 
 MASK_STRIDE = 4  # the decoder predicts at S/4
 

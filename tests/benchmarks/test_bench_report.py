@@ -12,7 +12,7 @@ from haris.bench_commands import add_bench_commands
 from haris.benchmarks.bench_report import merge_reports, read_reports, write_parity_report, write_speed_report
 from haris.benchmarks.machine_info import describe_machine
 from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, tolerances_table
-from haris.benchmarks.timed_pipeline import STAGE_NAMES
+from haris.runtime.stage_clock import PIPELINE_STAGES as STAGE_NAMES
 from haris.errors import HarisError
 
 BUNDLE = {"path": "bundles/tiny", "manifest_sha256": "ab" * 32}

@@ -11,13 +11,19 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
+from tiny_models import build_tiny
 
 from haris.bench_commands import add_bench_commands
+from haris.benchmarks.bundle_source import source_checkpoint
 from haris.benchmarks.parity_bench import run_parity
+from haris.checkpoint import save_checkpoint
+from haris.checkpoint.checkpoint_io import read_checkpoint_meta
+from haris.data.dataset_source import DatasetSource
 from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, judge
 from haris.data.synthetic.synthetic_writer import write_synthetic_dataset
 from haris.errors import HarisError
 from haris.file_digest import file_sha256
+from haris.runtime.bundle import Bundle
 
 PERTURBED_WEIGHT = "model.decoder.upsampler.first.0.weight"
 
@@ -45,7 +51,7 @@ def perturbed_bundle(bundle: Path, out: Path) -> Path:
 
 
 def test_an_honest_bundle_passes_and_reports_every_stage(tiny_checkpoint, tiny_bundle, synthetic_data, tmp_path):
-    report = run_parity(tiny_checkpoint, tiny_bundle, synthetic_data, "val", "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
+    report = run_parity(tiny_checkpoint, tiny_bundle, DatasetSource(synthetic_data, "val"), "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
                         out=tmp_path, threads=1)
     assert report["passed"], report["failures"]
     assert set(report["backends"]) == {"onnxruntime:fp32", "onnxruntime:fp16"}
@@ -67,7 +73,7 @@ def test_a_perturbed_decoder_fails_the_command_which_names_it(tiny_checkpoint, t
     parser = argparse.ArgumentParser()
     add_bench_commands(parser.add_subparsers())
     out = tmp_path / "report"
-    args = parser.parse_args(["bench", "parity", "--checkpoint", str(tiny_checkpoint), "--bundle", str(bundle), "--data", str(synthetic_data),
+    args = parser.parse_args(["bench", "parity", "--bundle", str(bundle), "--data", str(synthetic_data),  # its own checkpoint
                               "--split", "val", "--backends", "onnxruntime:fp32", "--threads", "1", "--out", str(out)])
     with pytest.raises(HarisError, match="stage decoder output mask_logits"):
         args.run(args)
@@ -76,6 +82,21 @@ def test_a_perturbed_decoder_fails_the_command_which_names_it(tiny_checkpoint, t
     assert not report["passed"] and failures
     assert not [line for line in failures if "stage " in line and "stage decoder " not in line]  # the other graphs are untouched
     assert report["backends"]["onnxruntime:fp32"]["overlays"] and (out / report["backends"]["onnxruntime:fp32"]["overlays"][0]).is_file()
+
+
+def test_a_checkpoint_the_bundle_was_not_exported_from_is_refused_naming_both_hashes(tiny_bundle, tmp_path):
+    assert source_checkpoint(tiny_bundle) == Path(Bundle.open(tiny_bundle).manifest.source_checkpoint["path"])
+    foreign = save_checkpoint(build_tiny(seed=5), tmp_path / "foreign")
+    theirs = read_checkpoint_meta(foreign)["weights_sha256"][:16]
+    ours = Bundle.open(tiny_bundle).manifest.source_checkpoint["weights_sha256"][:16]
+    with pytest.raises(HarisError, match=f"weights sha256 {theirs}, but bundle .* was exported from weights sha256 {ours}"):
+        source_checkpoint(tiny_bundle, foreign)
+    moved = perturbed_bundle(tiny_bundle, tmp_path / "moved")
+    manifest = json.loads((moved / "manifest.json").read_text())
+    manifest["source_checkpoint"]["path"] = str(tmp_path / "gone")
+    (moved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(HarisError, match=f"which is not here; pass --checkpoint with a checkpoint of weights sha256 {ours}"):
+        source_checkpoint(moved)
 
 
 def test_judge_names_each_failed_check():

@@ -12,9 +12,9 @@ from haris.benchmarks import bench_backends, compute_peak
 from haris.benchmarks.bench_backends import BackendSpec, parse_backends
 from haris.benchmarks.compute_peak import peak_for
 from haris.benchmarks.speed_bench import run_speed
-from haris.benchmarks.speed_worker import DeviceMemory, peak_rss_mib, rss_mib, speed_inputs
-from haris.benchmarks.stage_clock import HostClock, clock_for
-from haris.benchmarks.timed_pipeline import STAGE_NAMES, split_image_features, summarize_passes
+from haris.benchmarks.speed_worker import DeviceMemory, peak_rss_mib, rss_mib, speed_inputs, summarize_passes
+from haris.runtime.stage_clock import PIPELINE_STAGES as STAGE_NAMES
+from haris.runtime.stage_clock import HostClock
 from haris.cpu_features import parse_cpuinfo
 from haris.errors import HarisError
 
@@ -55,9 +55,6 @@ def test_each_image_gets_its_own_features_and_distinct_expressions():
     images, expressions = speed_inputs(2, 3, (20, 30))
     assert [image.shape for image in images] == [(20, 30, 3)] * 2 and not np.array_equal(*images)
     assert len({text for texts in expressions for text in texts}) == 6
-    features = {name: np.arange(2 * 4, dtype=np.float32).reshape(2, 4, 1, 1) for name in ("image_feats_1", "image_feats_2", "image_feats_3")}
-    rows = split_image_features(None, features, 2)
-    assert rows[1]["image_feats_3"].shape == (1, 4, 1, 1) and rows[1]["image_feats_3"].ravel().tolist() == [4, 5, 6, 7]
 
 
 def test_percentiles_are_per_stage():
@@ -114,11 +111,11 @@ def test_each_peak_is_measured_in_bounded_time(monkeypatch):
     assert len(calls) == 3  # the warm-up, then timed runs until 0.05 s have passed: two, not REPEATS
 
 
-def test_cpu_backends_use_the_host_clock_and_report_no_device_memory():
+def test_cpu_backends_use_the_host_clock_and_report_no_device_memory(tiny_bundle):
     class CpuBackend:
-        name, device = "onnxruntime", "cpu"
+        name = "onnxruntime"
 
-    clock = clock_for(CpuBackend())
+    clock = bench_backends.open_spec(BackendSpec("onnxruntime", "fp32", "cpu"), "", tiny_bundle, 1).backend.clock()
     assert type(clock) is HostClock
     start = clock.mark()
     assert clock.seconds(start, clock.mark()) >= 0.0

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from haris.cpp_ops import load_cuda_kernels, reference_ops
-from haris.runtime.image_transforms import resized_shape
+from haris.image_transforms import resized_shape
 
 SOURCES = Path(__file__).resolve().parents[2] / "cpp_ops"
 CUDA_FILES = ["preprocess/preprocess_cuda.cu", "postprocess/postprocess_cuda.cu"]

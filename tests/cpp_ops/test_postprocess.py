@@ -7,7 +7,7 @@ import pytest
 
 import haris.cpp_ops as cpp_ops
 from haris.cpp_ops import reference_ops
-from haris.runtime.image_transforms import resized_shape
+from haris.image_transforms import resized_shape
 
 pytestmark = pytest.mark.skipif(cpp_ops.BACKEND != "cpp", reason="the C++ kernels are not built (no C++ compiler at install)")
 ORIGINALS = [(1, 1), (1, 100), (100, 1), (7, 5), (33, 17), (480, 640), (640, 480), (1000, 333), (64, 64), (1000, 20)]

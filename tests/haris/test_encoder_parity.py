@@ -11,7 +11,7 @@ from segment_anything import build_sam_vit_b
 from segment_anything.modeling.image_encoder import ImageEncoderViT
 from tiny_models import SENTENCES, random_image
 
-from haris.checkpoint import load_clip_text_weights, load_sam_weights
+from haris.modeling.foreign_weights import load_clip_text_weights, load_sam_weights
 from haris.config import load_model_config
 from haris.modeling.image_encoder import resize_pos_embed
 from haris.modeling.model_builder import build_image_encoder, build_text_encoder

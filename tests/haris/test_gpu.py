@@ -41,7 +41,7 @@ def test_paper_preset_trains_a_step_under_autocast(tokenize):
     from haris.losses import FocalDiceLoss
     from haris.modeling import build_model
 
-    model = build_model(load_model_config("paper"), load_pretrained=False).cuda().train()
+    model = build_model(load_model_config("paper")).cuda().train()
     optimizer = torch.optim.Adam(model.trainable_parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler("cuda")
     image = random_image(1024, batch=2).cuda()

@@ -17,8 +17,9 @@ from haris.errors import HarisError
 from haris.runtime import cuda_memory, device_prepost
 from haris.runtime.device_prepost import DevicePrepost, check_mask_logits, cuda_kernels
 from haris.runtime.device_tensor import DeviceTensor
-from haris.runtime.image_transforms import resized_shape
+from haris.image_transforms import resized_shape
 from haris.runtime.predictor import Predictor, PreprocessSettings
+from haris.runtime.cuda_stream_backend import CudaStreamBackend
 from haris.runtime.stage_backend import StageBackend
 
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
@@ -27,18 +28,27 @@ SETTINGS = PreprocessSettings(64, MEAN, STD)
 SHAPES = [(480, 640), (640, 480), (64, 64), (7, 5), (1, 100), (1000, 333), (3024, 4032)]
 
 
-class NamedBackend(StageBackend):
-    """A backend that runs nothing: enough for the Predictor to choose its pre/post-processing."""
+class HostBackend(StageBackend):
+    """A backend on the host that runs nothing: enough for the Predictor to choose its pre/post-processing."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self) -> None:
         super().__init__({})
-        self.name = name
-        self.stream = 0
 
     def _run(self, stage, feeds):
         raise AssertionError("not expected to run")
 
     def to_numpy(self, value):
+        raise AssertionError("not expected to run")
+
+
+class StreamBackend(CudaStreamBackend):
+    """A backend on a CUDA stream (as TensorRT's) that runs nothing."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.stream = 0
+
+    def _run(self, stage, feeds):
         raise AssertionError("not expected to run")
 
 
@@ -63,11 +73,10 @@ def fresh_warning(monkeypatch):
 # ---- Which path the Predictor takes ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["onnxruntime", "torch"])
-def test_other_backends_keep_the_host_path_without_a_word(name, fresh_warning):
+def test_host_backends_keep_the_host_path_without_a_word(fresh_warning):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert predictor_on(NamedBackend(name)).device_prepost is None
+        assert predictor_on(HostBackend()).device_prepost is None
 
 
 def no_kernels_built(monkeypatch):
@@ -91,13 +100,13 @@ def numpy_asked_for(monkeypatch):
         (numpy_asked_for, "HARIS_CPP_OPS=numpy asks for the numpy reference"),
     ],
 )
-def test_tensorrt_falls_back_to_the_host_path_saying_why_once(situation, reason, monkeypatch, fresh_warning):
+def test_a_stream_backend_falls_back_to_the_host_path_saying_why_once(situation, reason, monkeypatch, fresh_warning):
     situation(monkeypatch)
     with pytest.warns(RuntimeWarning, match=f"TensorRT pre- and post-processing run on the host: {reason}"):
-        assert predictor_on(NamedBackend("tensorrt")).device_prepost is None
+        assert predictor_on(StreamBackend()).device_prepost is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once per process, not once per Predictor
-        assert predictor_on(NamedBackend("tensorrt")).device_prepost is None
+        assert predictor_on(StreamBackend()).device_prepost is None
 
 
 @pytest.mark.skipif(cuda_memory.gpu_properties() is not None, reason="checks the selection on a machine without a CUDA GPU")
@@ -106,11 +115,11 @@ def test_this_machine_without_a_gpu_has_no_device_path():
     assert kernels is None and reason.startswith(("the CUDA kernels library was not built", "CUDA is not usable here", "HARIS_CPP_OPS"))
 
 
-def test_tensorrt_with_kernels_and_cuda_takes_the_device_path(monkeypatch, fresh_warning):
+def test_a_stream_backend_with_kernels_and_cuda_takes_the_device_path(monkeypatch, fresh_warning):
     simulate_device(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        prepost = predictor_on(NamedBackend("tensorrt")).device_prepost
+        prepost = predictor_on(StreamBackend()).device_prepost
     assert isinstance(prepost, DevicePrepost) and prepost.model_input.shape == (1, 3, 64, 64)
 
 
@@ -149,28 +158,33 @@ def simulated(monkeypatch):
     return device, DevicePrepost(HostKernels(), 0, 256, MEAN, STD)
 
 
-def test_preprocess_writes_the_host_kernels_input_into_one_buffer(simulated):
+def test_preprocess_writes_each_images_host_kernel_input_into_its_row(simulated):
     device, prepost = simulated
     for height, width in SHAPES:  # grows and shrinks the upload buffer
         image = noise_image(height, width)
-        model_input, resized = prepost.preprocess(image)
+        model_input, [resized] = prepost.preprocess([image])
         expected, expected_resized = cpp_ops.preprocess_image(image, 256, MEAN, STD)
-        assert model_input is prepost.model_input and resized == expected_resized
+        assert model_input.pointer == prepost.model_input.pointer and resized == expected_resized
         np.testing.assert_array_equal(read(model_input.pointer, (1, 3, 256, 256), np.float32)[0], expected)
     assert len(device.buffers) == 2  # the input, and the upload buffer at its largest: outgrown ones freed
+    images = [noise_image(*shape) for shape in SHAPES[:3]]
+    model_input, sizes = prepost.preprocess(images)  # a batch: the input buffer grows to three rows
+    assert model_input.shape == (3, 3, 256, 256) and sizes == [resized_shape(*shape, 256) for shape in SHAPES[:3]]
+    for row, image in zip(read(model_input.pointer, (3, 3, 256, 256), np.float32), images):
+        np.testing.assert_array_equal(row, cpp_ops.preprocess_image(image, 256, MEAN, STD)[0])
 
 
-def test_postprocess_gives_each_expression_its_host_mask(simulated):
+def test_postprocess_gives_each_expression_its_host_mask_at_its_images_size(simulated):
     device, prepost = simulated
     logits = logits_planes(3, 256)
     on_device = DeviceTensor.allocate(logits.shape, np.float32).copy_from_host(logits, 0)
-    for original in SHAPES:
-        resized = resized_shape(*original, 256)
-        for threshold in (0.0, 0.5):
-            masks, host_logits = prepost.postprocess(on_device, resized, original, threshold)
-            assert masks.dtype == np.bool_ and masks.shape == (3, *original)
+    for threshold in (0.0, 0.5):
+        for originals in (SHAPES[:3], SHAPES[3:6], [SHAPES[6]] * 3):  # each row its own image's size
+            sizes = [(resized_shape(*original, 256), original) for original in originals]
+            masks, host_logits = prepost.postprocess(on_device, sizes, threshold)
             np.testing.assert_array_equal(host_logits, logits)
-            for mask, plane in zip(masks, logits):
+            for mask, plane, (resized, original) in zip(masks, logits, sizes):
+                assert mask.dtype == np.bool_ and mask.shape == original
                 np.testing.assert_array_equal(mask, cpp_ops.postprocess_mask(plane[0], resized, original, 256, threshold))
 
 
@@ -178,9 +192,11 @@ def test_postprocess_refuses_sizes_the_host_kernels_refuse(simulated):
     _, prepost = simulated
     logits = DeviceTensor.allocate((1, 1, 64, 64), np.float32)
     with pytest.raises(ValueError, match=r"resized \(300, 200\) must lie inside the 256 x 256 input"):
-        prepost.postprocess(logits, (300, 200), (300, 200), 0.0)
+        prepost.postprocess(logits, [((300, 200), (300, 200))], 0.0)
     with pytest.raises(ValueError, match=r"original size \(0, 20\) must be positive"):
-        prepost.postprocess(logits, (10, 20), (0, 20), 0.0)
+        prepost.postprocess(logits, [((10, 20), (0, 20))], 0.0)
+    with pytest.raises(HarisError, match="1 rows of mask logits need 1 image sizes, got 2"):
+        prepost.postprocess(logits, [((10, 20), (10, 20))] * 2, 0.0)
 
 
 def test_a_predictor_on_device_tensors_predicts_as_the_host_path(tiny_bundle, monkeypatch, fresh_warning):
@@ -189,13 +205,20 @@ def test_a_predictor_on_device_tensors_predicts_as_the_host_path(tiny_bundle, mo
     device = Predictor(SimulatedTensorRT(host.backend), host.settings, host.tokenize)
     assert device.device_prepost is not None and host.device_prepost is None
     (pixels, sentences), (other, _) = demo_scenes(2)
-    for image in (pixels, other[:, 40:], np.repeat(pixels, 2, axis=0)):  # square, narrower, taller and larger
+    images = (pixels, other[:, 40:], np.repeat(pixels, 2, axis=0))  # square, narrower, taller and larger
+    for image in images:
         expected = host.segment(image, sentences)
         actual = device.segment(image, sentences)
         for a, e in zip(actual, expected):
             assert (a.expression, a.mask.dtype, a.mask.shape, a.score) == (e.expression, np.bool_, image.shape[:2], e.score)
             np.testing.assert_array_equal(a.mask, e.mask)
             np.testing.assert_array_equal(a.mask_logits, e.mask_logits)
+    # Several images in one call: one encoder run on device rows, expressions joined across images.
+    batch = [(image, sentences[:2]) for image in images]
+    for actual, expected in zip(device.predict_batch(batch), host.predict_batch(batch)):
+        for a, e in zip(actual, expected):
+            assert a.mask.shape == e.mask.shape
+            np.testing.assert_array_equal(a.mask, e.mask)
 
 
 # ---- On a GPU: the CUDA kernels through DevicePrepost against the numpy reference ---------------
@@ -219,7 +242,7 @@ def test_device_preprocess_matches_the_reference(gpu_stream, image_size):
     for height, width in SHAPES:  # one DevicePrepost: its buffers grow and are reused
         image = noise_image(height, width)
         expected, expected_resized = reference_ops.preprocess_image(image, image_size, MEAN, STD)
-        model_input, resized = prepost.preprocess(image)
+        model_input, [resized] = prepost.preprocess([image])
         assert resized == expected_resized
         np.testing.assert_array_equal(model_input.to_host(stream)[0], expected, err_msg=f"{height} x {width} at {image_size}")
 
@@ -234,8 +257,8 @@ def test_device_postprocess_matches_the_reference(gpu_stream, image_size):
     for original in SHAPES:
         resized = resized_shape(*original, image_size)
         for threshold in (0.0, 0.5):
-            masks, host_logits = prepost.postprocess(on_device, resized, original, threshold)
-            assert masks.dtype == np.bool_ and masks.shape == (3, *original)
+            masks, host_logits = prepost.postprocess(on_device, [(resized, original)] * 3, threshold)
+            assert all(mask.dtype == np.bool_ and mask.shape == original for mask in masks)
             np.testing.assert_array_equal(host_logits, logits)
             for mask, plane in zip(masks, logits):
                 expected, full = reference_ops.postprocess_mask(plane[0], resized, original, image_size, threshold, return_logits=True)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from haris.runtime.image_transforms import bilinear_resize, postprocess_logits, preprocess_image, resized_shape
+from haris.image_transforms import bilinear_resize, postprocess_logits, preprocess_image, resized_shape
 
 SIZES = [(480, 640), (7, 3), (1, 1), (1000, 333), (256, 256)]
 

@@ -12,6 +12,7 @@ from runtime_samples import demo_scenes, encode_image, mask_iou
 
 from haris.errors import HarisError
 from haris.runtime.predictor import Predictor
+from haris.runtime.stage_clock import PIPELINE_STAGES, StageTimer
 from haris.runtime.tensor_contract import IMAGE_FEATS
 
 MIN_IOU = {"fp32": 0.999, "fp16": 0.99}
@@ -165,3 +166,37 @@ def test_threads_sharing_a_predictor_get_the_serial_results(backend, onnx_predic
     with ThreadPoolExecutor(len(jobs)) as pool:
         assert sorted(pool.map(work, range(len(jobs)))) == list(range(len(jobs)))
     assert predictor.cache.misses > len(jobs)  # evictions happened while the threads ran
+
+
+def test_a_batch_of_images_predicts_as_one_image_at_a_time(onnx_predictor, scenes):
+    """One encoder run for the images, expressions decoded across images (N = B), in chunks."""
+    predictor = fresh(onnx_predictor)
+    predictor.max_expressions = 5  # 4 images x 3 expressions: chunks of 5 that span images
+    items = [(pixels, sentences[:3]) for pixels, sentences in scenes]
+    timer = StageTimer(predictor.backend.clock())
+    batched = predictor.predict_batch(items, timer)
+    seconds = timer.seconds()
+    assert set(seconds) == set(PIPELINE_STAGES) and all(value > 0 for value in seconds.values())
+    assert (predictor.cache.misses, len(predictor.cache)) == (4, 4)
+    for (pixels, sentences), predictions in zip(items, batched):
+        alone = fresh(onnx_predictor).segment(pixels, sentences)
+        assert [p.expression for p in predictions] == sentences
+        for together, single in zip(predictions, alone):
+            assert mask_iou(together.mask, single.mask) >= 0.999
+            np.testing.assert_allclose(together.mask_logits, single.mask_logits, rtol=0, atol=1e-4)
+    predictor.predict_batch(items[:2])
+    assert predictor.cache.hits == 2  # images already encoded come from the cache
+
+
+def test_batches_refuse_missing_or_empty_expressions_before_any_work(onnx_predictor, scenes):
+    predictor = fresh(onnx_predictor)
+    for expressions in ([], "the red circle"):
+        with pytest.raises(HarisError, match="non-empty list"):
+            predictor.predict_batch([(scenes[0][0], ["the red circle"]), (scenes[1][0], expressions)])
+    assert predictor.cache.misses == 0
+
+
+def test_a_predictor_and_its_backend_close_as_context_managers(tiny_bundle, scenes):
+    with Predictor.from_bundle(tiny_bundle, precision="fp32", threads=1) as predictor:
+        predictor.segment(*scenes[0])
+    assert len(predictor.cache) == 0

@@ -18,6 +18,7 @@ import pytest
 
 import haris.cpp_ops as cpp_ops
 from haris.runtime import cuda_memory
+from haris.runtime.cuda_stream_backend import CudaStreamBackend
 from haris.runtime.device_tensor import DeviceTensor
 from haris.runtime.stage_backend import StageBackend
 
@@ -84,8 +85,9 @@ def simulate_device(monkeypatch: pytest.MonkeyPatch) -> SimulatedDevice:
     return device
 
 
-class SimulatedTensorRT(StageBackend):
-    """Another backend dressed as TensorRT's: takes and returns DeviceTensors in simulated memory."""
+class SimulatedTensorRT(CudaStreamBackend):
+    """Another backend dressed as TensorRT's: takes and returns DeviceTensors in simulated memory, with
+    everything else (rows, joins, host copies, device pre/post-processing) the TensorRT backend's own."""
 
     name = "tensorrt"
     thread_safe = False
@@ -102,6 +104,3 @@ class SimulatedTensorRT(StageBackend):
 
     def _upload(self, array: np.ndarray) -> DeviceTensor:
         return DeviceTensor.allocate(array.shape, array.dtype).copy_from_host(array, self.stream)
-
-    def to_numpy(self, value: Any) -> np.ndarray:
-        return value.to_host(self.stream) if isinstance(value, DeviceTensor) else np.asarray(value)

@@ -24,7 +24,7 @@ SENTENCES = ["the small red circle left of the blue square", "guy in black", "a"
 def build_tiny(overrides: list[str] = (), seed: int = 0):
     """A tiny HARIS in eval mode, with random (seeded) weights and non-trivial batch-norm stats."""
     torch.manual_seed(seed)
-    model = build_model(load_model_config("tiny", list(overrides)), load_pretrained=False)
+    model = build_model(load_model_config("tiny", list(overrides)))
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.5, 0.5)

@@ -10,6 +10,7 @@ from tiny_models import build_tiny
 
 from haris.checkpoint import save_checkpoint
 from haris.data.dataset_factory import open_dataset
+from haris.data.dataset_source import DatasetSource
 from haris.data.phrasecut_dataset import PhraseCutDataset
 from haris.evaluation.evaluation_run import run_evaluation
 
@@ -29,7 +30,7 @@ def test_phrasecut_folder_is_evaluated_zero_shot(tmp_path):
     write_phrasecut(tmp_path / "phrasecut")
     assert isinstance(open_dataset(tmp_path / "phrasecut", "test"), PhraseCutDataset)
     save_checkpoint(build_tiny(["image_size=64"]), tmp_path / "ckpt")
-    metrics = run_evaluation(tmp_path / "ckpt", tmp_path / "phrasecut", "test", tmp_path / "out", overlays=1)
+    metrics = run_evaluation(tmp_path / "ckpt", DatasetSource(tmp_path / "phrasecut", "test"), tmp_path / "out", overlays=1)
     assert metrics["count"] == 2
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert saved["split"] == "test" and saved["mean_iou"] == metrics["mean_iou"]

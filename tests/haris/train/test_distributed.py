@@ -13,7 +13,7 @@ from toy_dataset import ToyDataset
 
 from haris.checkpoint import save_checkpoint
 from haris.evaluation.evaluator import evaluate
-from haris.train.distributed_context import DistributedContext
+from haris.distributed_context import DistributedContext
 
 
 def free_port() -> int:

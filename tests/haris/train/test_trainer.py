@@ -12,18 +12,20 @@ from safetensors.torch import load_file
 from toy_dataset import ToyDataset
 
 from haris.checkpoint import load_checkpoint
+from haris.modeling import model_builder
 from haris.config import load_run_config
 from haris.errors import ConfigError, DataError, TrainingInterrupted
-from haris.train.distributed_context import DistributedContext
+from haris.distributed_context import DistributedContext
 from haris.train.trainer import Trainer
 
 RECIPE = ["image_size=64", "train.epochs=2", "train.batch_size=4", "train.workers=0", "train.lr=1e-3",
           "train.lr_drop_epochs=[1]", "train.checkpoint_every_steps=1"]
 
 
-def make_trainer(run_dir, overrides=()):
+def make_trainer(run_dir, overrides=(), resume=False):
     run = load_run_config("tiny", RECIPE + list(overrides))
-    return Trainer(run, ToyDataset(12), ToyDataset(4, seed=1), run_dir, DistributedContext.from_environment("cpu"), show_progress=False)
+    return Trainer(run, ToyDataset(12), ToyDataset(4, seed=1), run_dir, DistributedContext.from_environment("cpu"), show_progress=False,
+                   resume=resume)
 
 
 def test_run_writes_checkpoints_log_and_curve(tmp_path):
@@ -47,7 +49,7 @@ def test_resume_after_an_interruption_ends_with_identical_weights(tmp_path, monk
     state = torch.load(tmp_path / "resumed" / "last" / "trainer_state.pt", weights_only=True)
     assert state["progress"]["step"] == 4 and state["progress"]["batch_in_epoch"] == 1
 
-    trainer = make_trainer(tmp_path / "resumed")
+    trainer = make_trainer(tmp_path / "resumed", resume=True)
     trainer.restore()
     trainer.fit()
     straight = load_file(str(tmp_path / "straight" / "last" / "model.safetensors"))
@@ -143,7 +145,7 @@ def test_a_cosine_run_resumes_with_identical_weights_and_learning_rates(tmp_path
     monkeypatch.setattr(Trainer, "_should_stop", lambda self, start: self.progress.step == 5 or original(self, start))
     make_trainer(tmp_path / "resumed", cosine).fit()
     monkeypatch.setattr(Trainer, "_should_stop", original)
-    resumed = make_trainer(tmp_path / "resumed", cosine)
+    resumed = make_trainer(tmp_path / "resumed", cosine, resume=True)
     resumed.restore()
     resumed.fit()
     assert learning_rates == straight_rates
@@ -166,3 +168,26 @@ def test_a_time_limit_refits_the_schedule_every_epoch_until_the_drop(tmp_path):
     trainer.progress.epoch = 5
     trainer._fit_horizon(time.monotonic() - 50.0, seconds_per_epoch=1.0)  # past the drop: settled
     assert trainer.progress.horizon_epochs == pytest.approx(6.0, abs=0.1)
+
+
+def test_a_resumed_run_never_reads_the_foreign_encoder_files_again(tmp_path, monkeypatch):
+    make_trainer(tmp_path, ["train.epochs=1"]).fit()
+    monkeypatch.setattr(model_builder, "load_sam_weights", lambda *a: pytest.fail("SAM file read on resume"))
+    monkeypatch.setattr(model_builder, "load_clip_text_weights", lambda *a: pytest.fail("CLIP file read on resume"))
+    trainer = make_trainer(tmp_path, ["train.epochs=2"], resume=True)
+    trainer.restore()
+    assert trainer.fit()["count"] == 8
+
+
+def test_a_resumed_time_limited_run_keeps_the_time_it_already_spent(tmp_path, monkeypatch):
+    make_trainer(tmp_path, ["train.epochs=1"]).fit()
+    state_file = tmp_path / "last" / "trainer_state.pt"
+    state = torch.load(state_file, weights_only=True)
+    assert 0 < state["progress"]["elapsed_seconds"] < 600
+    state["progress"]["elapsed_seconds"] = 60 * 60.0  # as if this run had already spent its 60 minutes
+    torch.save(state, state_file)
+    trainer = make_trainer(tmp_path, ["train.epochs=5", "train.time_limit_minutes=60"], resume=True)
+    trainer.restore()
+    trainer.fit()  # the limit is already reached: it stops after one step, not after the 4 epochs still planned
+    assert trainer.progress.step == state["progress"]["step"] + 1
+    assert torch.load(state_file, weights_only=True)["progress"]["elapsed_seconds"] >= 60 * 60

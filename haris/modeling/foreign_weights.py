@@ -13,11 +13,11 @@ import torch
 from open_clip import list_models
 from safetensors.torch import load_file
 
-from haris.checkpoint.state_dict_check import load_fitting_state_dict
+from haris.modeling.state_dict_check import load_fitting_state_dict
 from haris.config.model_config import ModelConfig
 from haris.errors import CheckpointError, ConfigError
 from haris.modeling.image_encoder import ImageEncoder, resize_pos_embed
-from haris.modeling.model_builder import SAM_VIT_SIZES, text_model_config
+from haris.modeling.encoder_sizes import SAM_VIT_SIZES, text_model_config
 from haris.modeling.text_encoder import TextEncoder
 
 TEXT_TOWER_KEYS = ("token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from haris.evaluation.overlay_writer import write_overlay, write_side_by_side
+from haris.runtime.mask_overlay import write_overlay, write_side_by_side
 
 GREY = 128
 
