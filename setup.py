@@ -109,7 +109,20 @@ class BuildKernels(build_ext):
         nvcc = find_nvcc() or "nvcc"
         try:
             archs = cuda_arch_flags(nvcc, os.environ.get("HARIS_CUDA_ARCHS") or DEFAULT_CUDA_ARCHS)
-            command = [nvcc, "-shared", "-std=c++17", "-O3", "--fmad=false", f"--threads={os.cpu_count() or 1}", "-Xcompiler", "-fPIC,-ffp-contract=off", *archs, "-o", str(output), *ext.sources]
+            command = [
+                nvcc,
+                "-shared",
+                "-std=c++17",
+                "-O3",
+                "--fmad=false",
+                f"--threads={os.cpu_count() or 1}",
+                "-Xcompiler",
+                "-fPIC,-ffp-contract=off",
+                *archs,
+                "-o",
+                str(output),
+                *ext.sources,
+            ]
             print(" ".join(command))
             subprocess.run(command, check=True)
         except (OSError, subprocess.CalledProcessError) as error:

@@ -38,17 +38,24 @@ ABLATIONS = {
 
 def run_ablations(preset: str, source: DatasetSource, out: Path, minutes: float, names: Sequence[str], overrides: Sequence[str] = ()) -> dict:
     """Train and evaluate every named ablation on `source` (its train split; evaluated on its split); return {name: metrics}."""
-    results = {}
-    for name in names:
-        run_dir = out / _folder(name)
-        run_overrides = [*overrides, *ABLATIONS[name], f"train.time_limit_minutes={minutes}"]
-        runner = StepRunner(run_dir)
-        inputs = {"preset": preset, "overrides": run_overrides, "data": source.to_dict()}
-        runner.run("train", f"{name}: train", inputs, lambda resume: _train(preset, run_overrides, run_dir, source, resume))
-        results[name] = runner.run("eval", f"{name}: evaluate", {"split": source.split},
-                                   lambda resume: run_evaluation(run_dir / "best", source, run_dir / f"eval_{source.split}"))
-        results[name].pop("seconds")
-    return results
+    return {
+        name: _run_ablation(name, preset, source, out / _folder(name), [*overrides, *ABLATIONS[name], f"train.time_limit_minutes={minutes}"])
+        for name in names
+    }
+
+
+def _run_ablation(name: str, preset: str, source: DatasetSource, run_dir: Path, overrides: list[str]) -> dict:
+    runner = StepRunner(run_dir)
+    inputs = {"preset": preset, "overrides": overrides, "data": source.to_dict()}
+    runner.run("train", f"{name}: train", inputs, lambda resume: _train(preset, overrides, run_dir, source, resume))
+    metrics = runner.run(
+        "eval",
+        f"{name}: evaluate",
+        {"split": source.split},
+        lambda resume: run_evaluation(run_dir / "best", source, run_dir / f"eval_{source.split}"),
+    )
+    metrics.pop("seconds")
+    return metrics
 
 
 def _train(preset: str, overrides: list[str], run_dir: Path, source: DatasetSource, resume: bool) -> dict:

@@ -107,7 +107,9 @@ def skip_reason(spec: BackendSpec) -> str | None:
     return None
 
 
-def open_spec(spec: BackendSpec, checkpoint: str | Path, bundle: str | Path, threads: int | None, cache_bytes: int = DEFAULT_CACHE_BYTES) -> Predictor:
+def open_spec(
+    spec: BackendSpec, checkpoint: str | Path, bundle: str | Path, threads: int | None, cache_bytes: int = DEFAULT_CACHE_BYTES
+) -> Predictor:
     """A Predictor for `spec`: eager from the checkpoint, or the bundle on onnxruntime or TensorRT.
 
     Raises HarisError (a BundleError for missing engines or graphs) when it cannot run here.

@@ -22,8 +22,9 @@ STAGE_COLOURS = ("#8c8c8c", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd
 def plot_stage_latency(report: dict[str, Any], path: str | Path) -> Path:
     """Stacked horizontal bars of each stage's p50 milliseconds, one bar per backend and shape."""
     stages = report["settings"]["stages"]
-    bars = [(f"{label}  N={run['batch']} E={run['expressions_per_image']}", run)
-            for label, result in report["backends"].items() for run in result["runs"]]
+    bars = [
+        (f"{label}  N={run['batch']} E={run['expressions_per_image']}", run) for label, result in report["backends"].items() for run in result["runs"]
+    ]
     figure = Figure(figsize=(10, 1.2 + 0.35 * max(len(bars), 1)), layout="constrained")
     axes = figure.add_subplot()
     left = np.zeros(len(bars))

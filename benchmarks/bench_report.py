@@ -19,8 +19,14 @@ from haris.benchmarks.machine_info import machine_summary
 from haris.errors import HarisError
 
 REPORT_KINDS = ("parity", "speed")
-STAGE_HEADINGS = {"pre_processing": "pre", "image_encoder": "image enc", "text_encoder": "text enc",
-                  "fusion": "fusion", "decoder": "decoder", "post_processing": "post"}
+STAGE_HEADINGS = {
+    "pre_processing": "pre",
+    "image_encoder": "image enc",
+    "text_encoder": "text enc",
+    "fusion": "fusion",
+    "decoder": "decoder",
+    "post_processing": "post",
+}
 
 
 def write_parity_report(report: dict[str, Any], out: str | Path) -> list[Path]:
@@ -40,8 +46,9 @@ def write_speed_report(report: dict[str, Any], out: str | Path) -> list[Path]:
 def read_reports(directory: str | Path) -> list[dict[str, Any]]:
     """The parity and speed reports a benchmark run left in `directory` (HarisError if none)."""
     directory = Path(directory)
-    reports = [json.loads((directory / f"{kind}.json").read_text(encoding="utf-8"))
-               for kind in REPORT_KINDS if (directory / f"{kind}.json").is_file()]
+    reports = [
+        json.loads((directory / f"{kind}.json").read_text(encoding="utf-8")) for kind in REPORT_KINDS if (directory / f"{kind}.json").is_file()
+    ]
     if not reports:
         raise HarisError(f"{directory} holds no benchmark report ({' or '.join(f'{kind}.json' for kind in REPORT_KINDS)})")
     return reports
@@ -83,7 +90,8 @@ def parity_markdown(report: dict[str, Any], link_prefix: str = ".", heading_leve
         _provenance(report),
         "",
         "| backend | result | mask IoU with eager: mean | min | p1 | mean IoU (delta) | overall IoU (delta) | "
-        + " | ".join(f"{name} delta" for name in report["eager"]["metrics"]["precision"]) + " |",
+        + " | ".join(f"{name} delta" for name in report["eager"]["metrics"]["precision"])
+        + " |",
         "|" + " --- |" * (7 + len(report["eager"]["metrics"]["precision"])),
         _eager_parity_row(report),
         *(_parity_row(label, result) for label, result in report["backends"].items()),
@@ -92,8 +100,10 @@ def parity_markdown(report: dict[str, Any], link_prefix: str = ".", heading_leve
         "",
         *_stage_difference_lines(report),
         "",
-        "Tolerances: " + "; ".join(f"{precision}: " + ", ".join(f"{key} {value:g}" for key, value in bounds.items())
-                                   for precision, bounds in report["tolerances"].items()),
+        "Tolerances: "
+        + "; ".join(
+            f"{precision}: " + ", ".join(f"{key} {value:g}" for key, value in bounds.items()) for precision, bounds in report["tolerances"].items()
+        ),
     ]
     lines += _skipped_lines(report)
     lines += ["", "Failures:", *(f"- {failure}" for failure in report["failures"])] if report["failures"] else []
@@ -115,7 +125,8 @@ def speed_markdown(report: dict[str, Any], link_prefix: str = ".", heading_level
         f"Image encoder: {compute['encoder_flops_per_image'] / 1e9:.3g} GFLOP per image. "
         f"Matmul peaks measured in this run ({_matmul_sizes(compute)}): {peaks}.",
         "",
-        "| backend | N | E | " + " | ".join(f"{STAGE_HEADINGS[stage]} ms" for stage in settings["stages"])
+        "| backend | N | E | "
+        + " | ".join(f"{STAGE_HEADINGS[stage]} ms" for stage in settings["stages"])
         + " | end-to-end p50 / p90 / p99 ms | images/s | expressions/s | encoder GFLOP/s | of peak |",
         "|" + " --- |" * (len(settings["stages"]) + 8),
     ]
@@ -129,8 +140,12 @@ def speed_markdown(report: dict[str, Any], link_prefix: str = ".", heading_level
 
 def _no_fast_path_lines(report: dict[str, Any]) -> list[str]:
     """Why a row's "of peak" says "no fast path": once per backend."""
-    reasons = {label: run["encoder_no_fast_path"] for label, result in report["backends"].items()
-               for run in result["runs"] if run.get("encoder_no_fast_path")}
+    reasons = {
+        label: run["encoder_no_fast_path"]
+        for label, result in report["backends"].items()
+        for run in result["runs"]
+        if run.get("encoder_no_fast_path")
+    }
     return ["", *(f"{label}: no fast path to judge it against, {reason}." for label, reason in reasons.items())] if reasons else []
 
 
@@ -139,8 +154,10 @@ def _stage_difference_lines(report: dict[str, Any]) -> list[str]:
     for label, result in report["backends"].items():
         tolerance = report["tolerances"][result["precision"]]["stage_relative"]
         for stage, tensors in result["stages"].items():
-            lines += [f"| {label} | {stage} | {name} | {d['max_abs']:.3g} | {d['mean_abs']:.3g} | {d['relative']:.3g} | {tolerance:g} |"
-                      for name, d in tensors.items()]
+            lines += [
+                f"| {label} | {stage} | {name} | {d['max_abs']:.3g} | {d['mean_abs']:.3g} | {d['relative']:.3g} | {tolerance:g} |"
+                for name, d in tensors.items()
+            ]
     return lines
 
 
@@ -171,8 +188,15 @@ def _eager_parity_row(report: dict[str, Any]) -> str:
 
 def _parity_row(label: str, result: dict[str, Any]) -> str:
     agreement, metrics, deltas = result["mask_agreement"], result["metrics"], result["metric_deltas"]
-    cells = [label, "pass" if result["passed"] else "**FAIL**", f"{agreement['mean']:.5f}", f"{agreement['min']:.4f}", f"{agreement['p01']:.4f}",
-             f"{metrics['mean_iou']:.4f} ({deltas['mean_iou']:+.4f})", f"{metrics['overall_iou']:.4f} ({deltas['overall_iou']:+.4f})"]
+    cells = [
+        label,
+        "pass" if result["passed"] else "**FAIL**",
+        f"{agreement['mean']:.5f}",
+        f"{agreement['min']:.4f}",
+        f"{agreement['p01']:.4f}",
+        f"{metrics['mean_iou']:.4f} ({deltas['mean_iou']:+.4f})",
+        f"{metrics['overall_iou']:.4f} ({deltas['overall_iou']:+.4f})",
+    ]
     cells += [f"{deltas[name]:+.3f}" for name in metrics["precision"]]
     return "| " + " | ".join(cells) + " |"
 
@@ -182,8 +206,13 @@ def _speed_row(label: str, run: dict[str, Any], stages: Sequence[str]) -> str:
     fraction = run.get("encoder_peak_fraction")
     cells = [label, str(run["batch"]), str(run["expressions_per_image"])]
     cells += [f"{1000 * run['stages'][stage]['p50']:.2f}" for stage in stages]
-    cells += [" / ".join(f"{1000 * total[key]:.2f}" for key in ("p50", "p90", "p99")), f"{run['images_per_s']:.2f}", f"{run['expressions_per_s']:.2f}",
-              f"{run['encoder_flops_per_s'] / 1e9:.1f}", _peak_share(fraction, run.get("encoder_no_fast_path"))]
+    cells += [
+        " / ".join(f"{1000 * total[key]:.2f}" for key in ("p50", "p90", "p99")),
+        f"{run['images_per_s']:.2f}",
+        f"{run['expressions_per_s']:.2f}",
+        f"{run['encoder_flops_per_s'] / 1e9:.1f}",
+        _peak_share(fraction, run.get("encoder_no_fast_path")),
+    ]
     return "| " + " | ".join(cells) + " |"
 
 

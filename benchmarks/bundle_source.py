@@ -20,12 +20,16 @@ def source_checkpoint(bundle: str | Path, checkpoint: str | Path | None = None) 
     source = Bundle.open(bundle, verify_all=False).manifest.source_checkpoint
     if checkpoint is None:
         if not Path(source["path"]).is_dir():
-            raise HarisError(f"bundle {bundle} was exported from {source['path']}, which is not here; pass --checkpoint "
-                             f"with a checkpoint of weights sha256 {source['weights_sha256'][:16]}")
+            raise HarisError(
+                f"bundle {bundle} was exported from {source['path']}, which is not here; pass --checkpoint "
+                f"with a checkpoint of weights sha256 {source['weights_sha256'][:16]}"
+            )
         checkpoint = source["path"]
     resolved = resolve_checkpoint(checkpoint)
     weights = read_checkpoint_meta(resolved).get("weights_sha256", "")
     if weights != source["weights_sha256"]:
-        raise HarisError(f"checkpoint {resolved} has weights sha256 {weights[:16]}, but bundle {bundle} was exported from "
-                         f"weights sha256 {source['weights_sha256'][:16]} ({source['path']}): pass the checkpoint it was exported from")
+        raise HarisError(
+            f"checkpoint {resolved} has weights sha256 {weights[:16]}, but bundle {bundle} was exported from "
+            f"weights sha256 {source['weights_sha256'][:16]} ({source['path']}): pass the checkpoint it was exported from"
+        )
     return resolved

@@ -73,8 +73,12 @@ def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Seque
     measured = {key: measures[key]() for key in peaks}
     on_gpu = any(key.endswith("@cuda") for key in peaks)
     flops = encoder_flops(load_checkpoint(checkpoint))
-    return {"encoder_flops_per_image": flops, "matmul_size": matmul_size, "gpu_matmul_size": GPU_MATMUL_SIZE if on_gpu else None,
-            "matmul_peaks": measured}
+    return {
+        "encoder_flops_per_image": flops,
+        "matmul_size": matmul_size,
+        "gpu_matmul_size": GPU_MATMUL_SIZE if on_gpu else None,
+        "matmul_peaks": measured,
+    }
 
 
 def encoder_flops(model: Any) -> int:

@@ -39,6 +39,5 @@ def run_demo(out: str | Path, settings: DemoSettings, log: Callable[[str], None]
     summaries = {}
     for number, (name, what, reads, step) in enumerate(STEPS, start=1):
         inputs = {key: values[key] for key in reads}
-        summaries[name] = runner.run(name, f"[{number}/{len(STEPS)}] {what}", inputs,
-                                     lambda resume, step=step: step(out, settings, resume))
+        summaries[name] = runner.run(name, f"[{number}/{len(STEPS)}] {what}", inputs, lambda resume, step=step: step(out, settings, resume))
     return write_demo_report(out, summaries, settings.threads)

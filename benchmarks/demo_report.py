@@ -13,8 +13,16 @@ REPORT_FILE = "report.md"
 
 
 def write_demo_report(out: Path, summaries: dict[str, dict[str, Any]], threads: int) -> Path:
-    lines = ["# HARIS demo report", "", machine_summary(describe_machine(threads)), "", "## Steps", "",
-             "| step | seconds | result |", "| --- | --- | --- |"]
+    lines = [
+        "# HARIS demo report",
+        "",
+        machine_summary(describe_machine(threads)),
+        "",
+        "## Steps",
+        "",
+        "| step | seconds | result |",
+        "| --- | --- | --- |",
+    ]
     lines += [f"| {name} | {summary['seconds']:.0f} | {_result(summary)} |" for name, summary in summaries.items()]
     lines += ["", "## Evaluation of the trained tiny model (val split, eager FP32)", "", _metrics_table(summaries.get("eval", {}))]
     lines += ["", f"Best and worst cases: `{EVAL}/`; bundle predictions on val scenes: `{PREDICTIONS}/`.", ""]
@@ -27,8 +35,11 @@ def write_demo_report(out: Path, summaries: dict[str, dict[str, Any]], threads: 
 
 
 def _result(summary: dict[str, Any]) -> str:
-    parts = [f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"
-             for key, value in summary.items() if key != "seconds" and not isinstance(value, (dict, list))]
+    parts = [
+        f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"
+        for key, value in summary.items()
+        if key != "seconds" and not isinstance(value, (dict, list))
+    ]
     parts += [f"{key}: {len(value)} item(s)" for key, value in summary.items() if isinstance(value, list) and value]
     return "; ".join(parts).replace("|", "/") or "done"
 
@@ -39,6 +50,9 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
     precision = metrics["precision"]
     header = "| expressions | mean IoU | overall IoU | " + " | ".join(precision) + " |"
     rule = "| --- " * (3 + len(precision)) + "|"
-    row = (f"| {metrics['count']} | {100 * metrics['mean_iou']:.2f} | {100 * metrics['overall_iou']:.2f} | "
-           + " | ".join(f"{100 * value:.2f}" for value in precision.values()) + " |")
+    row = (
+        f"| {metrics['count']} | {100 * metrics['mean_iou']:.2f} | {100 * metrics['overall_iou']:.2f} | "
+        + " | ".join(f"{100 * value:.2f}" for value in precision.values())
+        + " |"
+    )
     return "\n".join([header, rule, row])

@@ -29,8 +29,9 @@ def train_model(out: Path, settings: DemoSettings, resume: bool) -> dict[str, An
         metrics = train(None, run_dir, resume=True)
     else:
         shutil.rmtree(run_dir, ignore_errors=True)
-        run = load_run_config("tiny", [f"train.time_limit_minutes={settings.train_minutes}",
-                                       f"train.max_eval_expressions={settings.eval_expressions}"])
+        run = load_run_config(
+            "tiny", [f"train.time_limit_minutes={settings.train_minutes}", f"train.max_eval_expressions={settings.eval_expressions}"]
+        )
         metrics = train(run, run_dir, DatasetSource(out / DATA))
     return {"last_val_mean_iou": metrics.get("mean_iou"), "last_val_overall_iou": metrics.get("overall_iou")}
 
@@ -39,8 +40,9 @@ def evaluate_model(out: Path, settings: DemoSettings, resume: bool) -> dict[str,
     from haris.data.dataset_source import DatasetSource
     from haris.evaluation.evaluation_run import run_evaluation
 
-    metrics = run_evaluation(out / RUN, DatasetSource(out / DATA, "val"), out / EVAL, overlays=settings.overlays,
-                             max_expressions=settings.eval_expressions)
+    metrics = run_evaluation(
+        out / RUN, DatasetSource(out / DATA, "val"), out / EVAL, overlays=settings.overlays, max_expressions=settings.eval_expressions
+    )
     return {key: metrics[key] for key in ("count", "mean_iou", "overall_iou", "precision")}
 
 
@@ -81,15 +83,21 @@ def predict_demo_scenes(out: Path, settings: DemoSettings, resume: bool) -> dict
     return {"folders": written}
 
 
-
 def check_parity(out: Path, settings: DemoSettings, resume: bool) -> dict[str, Any]:
     """Every bundle runtime against eager FP32 on the val split (TensorRT where a GPU is)."""
     from haris.benchmarks.bundle_source import source_checkpoint
     from haris.benchmarks.parity_bench import run_parity
     from haris.data.dataset_source import DatasetSource
 
-    report = run_parity(source_checkpoint(out / BUNDLE), out / BUNDLE, DatasetSource(out / DATA, "val"), out=out / BENCH / "parity",
-                        max_expressions=settings.eval_expressions, threads=settings.threads, worst_cases=settings.overlays)
+    report = run_parity(
+        source_checkpoint(out / BUNDLE),
+        out / BUNDLE,
+        DatasetSource(out / DATA, "val"),
+        out=out / BENCH / "parity",
+        max_expressions=settings.eval_expressions,
+        threads=settings.threads,
+        worst_cases=settings.overlays,
+    )
     return {"passed": report["passed"], "failures": report["failures"]}
 
 
@@ -97,6 +105,14 @@ def measure_speed(out: Path, settings: DemoSettings, resume: bool) -> dict[str, 
     from haris.benchmarks.bundle_source import source_checkpoint
     from haris.benchmarks.speed_bench import run_speed
 
-    run_speed(source_checkpoint(out / BUNDLE), out / BUNDLE, batches=(1,), expressions_per_image=settings.expressions_per_image,
-              threads=settings.threads, iterations=settings.speed_iterations, warmup=1, out=out / BENCH / "speed")
+    run_speed(
+        source_checkpoint(out / BUNDLE),
+        out / BUNDLE,
+        batches=(1,),
+        expressions_per_image=settings.expressions_per_image,
+        threads=settings.threads,
+        iterations=settings.speed_iterations,
+        warmup=1,
+        out=out / BENCH / "speed",
+    )
     return {"report": str(out / BENCH / "speed" / "speed.md")}

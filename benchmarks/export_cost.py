@@ -43,13 +43,18 @@ def measure_export_cost(preset: str, threads: int, repeats: int = 3, matmul_size
         export_seconds = time.perf_counter() - start
         export_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         encoder_seconds = _time_image_encoder(bundle, threads, repeats)
-        sizes = {p: sum((bundle.directory / spec.file).stat().st_size for spec in graphs.values()) / 2**20 for p, graphs in bundle.manifest.graphs.items()}
+        sizes = {
+            p: sum((bundle.directory / spec.file).stat().st_size for spec in graphs.values()) / 2**20 for p, graphs in bundle.manifest.graphs.items()
+        }
         checks = bundle.manifest.checks
     flops = encoder_flops(model)
     peak = onnxruntime_matmul_peak(matmul_size, threads)
     return {
-        "machine": describe_machine(threads), "preset": preset, "image_size": model.config.image_size,
-        "export_seconds": round(export_seconds, 1), "export_peak_rss_gib": round(export_rss, 2),
+        "machine": describe_machine(threads),
+        "preset": preset,
+        "image_size": model.config.image_size,
+        "export_seconds": round(export_seconds, 1),
+        "export_peak_rss_gib": round(export_rss, 2),
         "bundle_mib": {precision: round(size, 1) for precision, size in sizes.items()},
         "onnxruntime_image_encoder_fp32_seconds": round(encoder_seconds, 3),
         "image_encoder_gflop": round(flops / 1e9, 1),

@@ -21,8 +21,18 @@ from haris.runtime.bundle_manifest import MANIFEST_FILE
 
 # Distributions whose versions change the numbers; the ones not installed are left out.
 LIBRARIES = (
-    "haris", "numpy", "torch", "onnxruntime", "onnxruntime-gpu", "onnx", "tensorrt", "tensorrt-rtx",
-    "cuda-python", "open_clip_torch", "segment-anything", "matplotlib",
+    "haris",
+    "numpy",
+    "torch",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnx",
+    "tensorrt",
+    "tensorrt-rtx",
+    "cuda-python",
+    "open_clip_torch",
+    "segment-anything",
+    "matplotlib",
 )
 
 
@@ -83,5 +93,3 @@ def _cpp_ops_backend() -> str:
     from haris import cpp_ops
 
     return cpp_ops.BACKEND
-
-

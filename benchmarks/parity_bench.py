@@ -28,8 +28,8 @@ from haris.benchmarks.machine_info import describe_bundle, describe_machine
 from haris.benchmarks.parity_checks import TOLERANCES, ParityTolerances, agreement_summary, judge, metric_deltas, tolerances_table
 from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
 from haris.data.dataset_source import DatasetSource
-from haris.runtime.mask_overlay import write_side_by_side
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
+from haris.runtime.mask_overlay import write_side_by_side
 from haris.runtime.predictor import Predictor
 
 STAGE_SAMPLE_EXPRESSIONS = 16  # within every bundle's B range (export's default maximum is 64)
@@ -60,20 +60,32 @@ def run_parity(
     groups = _expression_groups(dataset, max_expressions)
     eager = Predictor.from_checkpoint(checkpoint, reference_device, "fp32", threads)
     opened, skipped = open_available(parse_backends(backends), checkpoint, bundle, threads)
-    rows = [row for record_index, positions in tqdm(groups.items(), desc="parity", disable=not progress)
-            for row in _score_record(dataset, record_index, positions, eager, opened)]
+    rows = [
+        row
+        for record_index, positions in tqdm(groups.items(), desc="parity", disable=not progress)
+        for row in _score_record(dataset, record_index, positions, eager, opened)
+    ]
     samples = eager_stage_samples(eager, *_stage_inputs(dataset, groups, stage_samples))
     eager_metrics = _metrics(rows, "eager")
-    results = {spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
-               for spec, predictor in opened.items()}
+    results = {
+        spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
+        for spec, predictor in opened.items()
+    }
     failures = [failure for result in results.values() for failure in result["failures"]]
     failures += [] if results else [f"no backend could run here: {json.dumps(skipped)}"]
     report = {
-        "kind": "parity", "machine": describe_machine(threads), "bundle": describe_bundle(bundle),
-        "checkpoint": str(checkpoint), "reference": f"torch:fp32@{reference_device}",
+        "kind": "parity",
+        "machine": describe_machine(threads),
+        "bundle": describe_bundle(bundle),
+        "checkpoint": str(checkpoint),
+        "reference": f"torch:fp32@{reference_device}",
         "settings": {"data": str(source.folder), "split": source.split, "refs": len(groups), "expressions": len(rows), "stage_samples": len(samples)},
-        "tolerances": tolerances_table(dict(tolerances)), "eager": {"metrics": eager_metrics},
-        "backends": results, "skipped": skipped, "failures": failures, "passed": not failures,
+        "tolerances": tolerances_table(dict(tolerances)),
+        "eager": {"metrics": eager_metrics},
+        "backends": results,
+        "skipped": skipped,
+        "failures": failures,
+        "passed": not failures,
     }
     if out is not None:
         _write_outputs(report, rows, Path(out), dataset, groups, eager, opened, worst_cases)
@@ -99,12 +111,23 @@ def _score_record(dataset: Any, record_index: int, positions: list[int], eager: 
     image, gt_mask = dataset.load_image(record), dataset.load_mask(record)
     sentences = [record.sentences[position] for position in positions]
     eager_masks = _record_masks(eager, image, sentences)
-    rows = [{"record_index": record_index, "ref_id": record.ref_id, "sentence_index": position, "sentence": sentence,
-             "eager": intersection_union(mask, gt_mask), "backends": {}}
-            for position, sentence, mask in zip(positions, sentences, eager_masks)]
+    rows = [
+        {
+            "record_index": record_index,
+            "ref_id": record.ref_id,
+            "sentence_index": position,
+            "sentence": sentence,
+            "eager": intersection_union(mask, gt_mask),
+            "backends": {},
+        }
+        for position, sentence, mask in zip(positions, sentences, eager_masks)
+    ]
     for spec, predictor in opened.items():
         for row, eager_mask, mask in zip(rows, eager_masks, _record_masks(predictor, image, sentences)):
-            row["backends"][spec.label] = {"gt": intersection_union(mask, gt_mask), "agreement": expression_iou(*intersection_union(mask, eager_mask))}
+            row["backends"][spec.label] = {
+                "gt": intersection_union(mask, gt_mask),
+                "agreement": expression_iou(*intersection_union(mask, eager_mask)),
+            }
     return rows
 
 
@@ -125,7 +148,9 @@ def _metrics(rows: list[dict], label: str) -> dict[str, Any]:
 def _backend_result(spec: BackendSpec, rows: list[dict], eager_metrics: dict, stages: dict, tolerances: Mapping[str, ParityTolerances]) -> dict:
     metrics = _metrics(rows, spec.label)
     result = {
-        "precision": spec.precision, "device": spec.device, "metrics": metrics,
+        "precision": spec.precision,
+        "device": spec.device,
+        "metrics": metrics,
         "metric_deltas": metric_deltas(metrics, eager_metrics),
         "mask_agreement": agreement_summary([row["backends"][spec.label]["agreement"] for row in rows]),
         "stages": stages,
@@ -135,8 +160,16 @@ def _backend_result(spec: BackendSpec, rows: list[dict], eager_metrics: dict, st
     return result
 
 
-def _write_outputs(report: dict, rows: list[dict], out: Path, dataset: Any, groups: dict[int, list[int]], eager: Predictor,
-                   opened: dict[BackendSpec, Predictor], worst_cases: int) -> None:
+def _write_outputs(
+    report: dict,
+    rows: list[dict],
+    out: Path,
+    dataset: Any,
+    groups: dict[int, list[int]],
+    eager: Predictor,
+    opened: dict[BackendSpec, Predictor],
+    worst_cases: int,
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "parity_expressions.jsonl", "w", encoding="utf-8") as handle:
         for row in rows:
@@ -146,15 +179,15 @@ def _write_outputs(report: dict, rows: list[dict], out: Path, dataset: Any, grou
     write_parity_report(report, out)
 
 
-def _write_worst_overlays(spec: BackendSpec, predictors: tuple[Predictor, Predictor], rows: list[dict],
-                          dataset: Any, groups: dict[int, list[int]], out: Path, count: int) -> list[str]:
+def _write_worst_overlays(
+    spec: BackendSpec, predictors: tuple[Predictor, Predictor], rows: list[dict], dataset: Any, groups: dict[int, list[int]], out: Path, count: int
+) -> list[str]:
     """Side-by-side PNGs of the `count` least-agreeing expressions (none where masks are identical).
 
     The record's sentences are predicted again in the batch they were scored in, so the masks shown
     are the masks scored (the batch's longest sentence sets the token length L).
     """
-    ranked = sorted((row for row in rows if row["backends"][spec.label]["agreement"] < 1.0),
-                    key=lambda row: row["backends"][spec.label]["agreement"])
+    ranked = sorted((row for row in rows if row["backends"][spec.label]["agreement"] < 1.0), key=lambda row: row["backends"][spec.label]["agreement"])
     written = []
     for rank, row in enumerate(ranked[:count]):
         record = dataset.records[row["record_index"]]

@@ -57,15 +57,28 @@ def run_speed(
     machine = describe_machine(threads)
     specs = parse_backends(backends) if backends else default_speed_backends(machine["gpu"] is not None)
     settings = {
-        "batches": list(batches), "expressions_per_image": list(expressions_per_image), "threads": threads,
-        "iterations": iterations, "warmup": warmup, "image_shape": list(image_shape), "image_size": manifest.image_size,
+        "batches": list(batches),
+        "expressions_per_image": list(expressions_per_image),
+        "threads": threads,
+        "iterations": iterations,
+        "warmup": warmup,
+        "image_shape": list(image_shape),
+        "image_size": manifest.image_size,
         "stages": list(PIPELINE_STAGES),
     }
     peaks = needed_peaks([spec for spec in specs if skip_reason(spec) is None])
     compute = _in_fresh_process("compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size)
     results, skipped = _measure_backends(specs, str(checkpoint), str(bundle), settings, compute)
-    report = {"kind": "speed", "machine": machine, "bundle": describe_bundle(bundle), "checkpoint": str(checkpoint),
-              "settings": settings, "compute": compute, "backends": results, "skipped": skipped}
+    report = {
+        "kind": "speed",
+        "machine": machine,
+        "bundle": describe_bundle(bundle),
+        "checkpoint": str(checkpoint),
+        "settings": settings,
+        "compute": compute,
+        "backends": results,
+        "skipped": skipped,
+    }
     if out is not None:
         from haris.benchmarks.bench_report import write_speed_report  # matplotlib only where a report is written
 
@@ -80,8 +93,9 @@ def _measure_backends(
     results, skipped = {}, {}
     for spec in specs:
         reason = skip_reason(spec)  # known without a worker: no process started to say "no GPU"
-        measured = {"skipped": reason} if reason else _in_fresh_process(
-            "backend", spec=spec.label, checkpoint=checkpoint, bundle=bundle, settings=settings)
+        measured = (
+            {"skipped": reason} if reason else _in_fresh_process("backend", spec=spec.label, checkpoint=checkpoint, bundle=bundle, settings=settings)
+        )
         if "skipped" in measured:
             skipped[spec.label] = measured["skipped"]
             continue
@@ -118,8 +132,9 @@ def _in_fresh_process(job: str, **arguments: Any) -> dict[str, Any]:
         return json.loads(result_file.read_text(encoding="utf-8"))
 
 
-def _check_shapes(batches: Sequence[int], expressions_per_image: Sequence[int], iterations: int, warmup: int,
-                  dynamic_axes: dict[str, tuple[int, int]]) -> None:
+def _check_shapes(
+    batches: Sequence[int], expressions_per_image: Sequence[int], iterations: int, warmup: int, dynamic_axes: dict[str, tuple[int, int]]
+) -> None:
     """Refuse, before any worker starts, shapes the bundle's graphs were not exported for."""
     if iterations < 1 or warmup < 0:
         raise HarisError(f"need at least one timed iteration and no negative warm-up, got {iterations} and {warmup}")

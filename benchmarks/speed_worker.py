@@ -68,9 +68,12 @@ def time_shape(predictor: Predictor, batch: int, count: int, settings: dict[str,
     stats = summarize_passes([timed_pass(predictor, items) for _ in range(settings["iterations"])])
     seconds = stats["end_to_end"]["p50"]
     return {
-        "batch": batch, "expressions_per_image": count,
-        "stages": {stage: stats[stage] for stage in PIPELINE_STAGES}, "end_to_end": stats["end_to_end"],
-        "images_per_s": batch / seconds, "expressions_per_s": batch * count / seconds,
+        "batch": batch,
+        "expressions_per_image": count,
+        "stages": {stage: stats[stage] for stage in PIPELINE_STAGES},
+        "end_to_end": stats["end_to_end"],
+        "images_per_s": batch / seconds,
+        "expressions_per_s": batch * count / seconds,
     }
 
 

@@ -48,8 +48,9 @@ class StepRunner:
         start = time.monotonic()
         summary = step(resume)
         seconds = round(time.monotonic() - start, 1)
-        write_json_atomically(marker, {"inputs_sha256": key, "inputs": inputs, "started": True, "finished": True,
-                                       "summary": summary, "seconds": seconds})
+        write_json_atomically(
+            marker, {"inputs_sha256": key, "inputs": inputs, "started": True, "finished": True, "summary": summary, "seconds": seconds}
+        )
         self.log(f"{what}: {_brief(summary)} ({seconds:.0f} s)")
         return {**summary, "seconds": seconds}
 
@@ -58,4 +59,3 @@ def _brief(summary: dict[str, Any]) -> str:
     """The first few scalar results of a summary, for the log line."""
     shown = [(key, value) for key, value in summary.items() if isinstance(value, (int, float, str))][:4]
     return ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in shown) or "done"
-

@@ -27,6 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from haris.atomic_file import write_atomically, write_json_atomically
 from haris.errors import ExportError
 from haris.export.engine_builder import DEFAULT_WORKSPACE_BYTES, EngineBuilder, Profile
 from haris.export.engine_inspection import engine_precisions, require_fp16
@@ -34,7 +35,6 @@ from haris.export.tensorrt_flavor import import_tensorrt
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import MANIFEST_FILE, EngineSpec, GraphSpec
 from haris.runtime.cuda_memory import gpu_properties
-from haris.atomic_file import write_atomically, write_json_atomically
 from haris.runtime.engine_sidecar import ENGINES_DIR, SIDECAR_FORMAT, plan_file, sidecar_file
 from haris.runtime.tensor_contract import STAGES
 

@@ -120,7 +120,9 @@ def _tensor_specs(values, path: Path) -> tuple[TensorSpec, ...]:
 def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict) -> BundleManifest:
     config = model.config
     preprocess = dataclasses.asdict(config.preprocess) | {
-        "image_size": config.image_size, "resize": "longest side, Pillow bilinear (SAM's ResizeLongestSide)", "pad": "bottom-right, zeros",
+        "image_size": config.image_size,
+        "resize": "longest side, Pillow bilinear (SAM's ResizeLongestSide)",
+        "pad": "bottom-right, zeros",
     }
     return BundleManifest(
         haris_version=__version__,
@@ -134,8 +136,13 @@ def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict,
         tokenizer=tokenizer,
         dynamic_axes=axes,
         exporter={
-            "exporter": "torch.onnx dynamo", "opset": OPSET, "torch": torch.__version__, "onnx": onnx.__version__,
-            "onnxslim": onnxslim.__version__, "onnxruntime_checked_with": onnxruntime.__version__, "python": platform.python_version(),
+            "exporter": "torch.onnx dynamo",
+            "opset": OPSET,
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxslim": onnxslim.__version__,
+            "onnxruntime_checked_with": onnxruntime.__version__,
+            "python": platform.python_version(),
         },
         graphs=graphs,
         checks=checks,

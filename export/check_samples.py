@@ -15,8 +15,8 @@ import torch
 
 from haris.data.synthetic.demo_scene import render_scene, scene_sentences
 from haris.data.text_tokenizer import TextTokenizer
-from haris.modeling.haris_model import Haris
 from haris.image_transforms import preprocess_image
+from haris.modeling.haris_model import Haris
 from haris.runtime.tensor_contract import STAGE_INPUTS
 
 START_TOKEN, END_TOKEN = 49406, 49407  # CLIP's; word ids lie below them

@@ -23,10 +23,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from haris.atomic_file import write_atomically
 from haris.errors import ExportError
 from haris.export.engine_inspection import network_fp16_share
 from haris.export.tensorrt_flavor import tensorrt_major
-from haris.atomic_file import write_atomically
 from haris.runtime.engine_sidecar import RTX_DEFAULT_TARGETS
 
 Shape = tuple[int, ...]
@@ -128,8 +128,7 @@ class EngineBuilder:
             return {"ahead_of_time": True, "compute_capabilities": list(RTX_DEFAULT_TARGETS), "and_later": True}
         if gpu is None:
             raise ExportError(
-                "TensorRT (the `tensorrt` flavour) builds engines on a CUDA GPU and this machine has none; "
-                "use tensorrt_rtx to compile ahead of time"
+                "TensorRT (the `tensorrt` flavour) builds engines on a CUDA GPU and this machine has none; use tensorrt_rtx to compile ahead of time"
             )
         return {"ahead_of_time": False, "compute_capabilities": [gpu["compute_capability"]], "and_later": False}
 

@@ -85,6 +85,5 @@ def require_fp16(stage: str, precision: str, facts: dict[str, Any]) -> None:
         share = facts.get("network_fp16_share")
     if not share:
         raise ExportError(
-            f"the {stage} fp16 engine has no FP16 layers: its graph is not an FP16 graph "
-            "(FP16 lives in the graph; TensorRT builds it strongly typed)"
+            f"the {stage} fp16 engine has no FP16 layers: its graph is not an FP16 graph (FP16 lives in the graph; TensorRT builds it strongly typed)"
         )

@@ -57,8 +57,9 @@ def restore_fp32_outputs(model: onnx.ModelProto) -> None:
         else:
             internal = f"{output.name}_fp16"
             node.output[:] = [internal if name == output.name else name for name in node.output]
-            model.graph.node.append(onnx.helper.make_node("Cast", [internal], [output.name], to=onnx.TensorProto.FLOAT,
-                                                          name=f"{output.name}_to_fp32"))
+            model.graph.node.append(
+                onnx.helper.make_node("Cast", [internal], [output.name], to=onnx.TensorProto.FLOAT, name=f"{output.name}_to_fp32")
+            )
         tensor_type.elem_type = onnx.TensorProto.FLOAT
 
 
@@ -88,7 +89,8 @@ def casts_to_float(model: onnx.ModelProto) -> set[str]:
     """Casts that make FP32 from bool or int (masks): the converter leaves their output FP32 for
     FP16 consumers; blocked, they get a Cast to FP16 after them like every other island."""
     return {
-        node.name for node in model.graph.node
+        node.name
+        for node in model.graph.node
         if node.op_type == "Cast" and any(a.name == "to" and a.i == onnx.TensorProto.FLOAT for a in node.attribute)
     }
 

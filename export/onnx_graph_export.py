@@ -40,9 +40,15 @@ def export_stage_graph(adapter: StageAdapter, sample: CheckSample, dynamic_axes:
         with contextlib.redirect_stdout(log), warnings.catch_warnings():  # the exporter narrates; keep ours clean
             warnings.filterwarnings("ignore", message=".*axis name.*will not be used", category=UserWarning)
             program = torch.onnx.export(
-                adapter.eval(), tuple(sample.inputs[name] for name in names), dynamo=True, opset_version=OPSET,
-                input_names=list(names), output_names=list(STAGE_OUTPUTS[stage]),
-                dynamic_shapes=(dynamic_shapes,), optimize=True, verbose=False,  # one spec per *inputs
+                adapter.eval(),
+                tuple(sample.inputs[name] for name in names),
+                dynamo=True,
+                opset_version=OPSET,
+                input_names=list(names),
+                output_names=list(STAGE_OUTPUTS[stage]),
+                dynamic_shapes=(dynamic_shapes,),
+                optimize=True,
+                verbose=False,  # one spec per *inputs
             )
     except Exception as error:  # the exporter raises many types; one line names the stage
         raise ExportError(f"exporting {stage} failed: {exporter_reason(error)}") from error

@@ -52,10 +52,12 @@ def write_tokenizer_json(config: ModelConfig, path: Path) -> dict[str, Any]:
     clip = _clip_tokenizer(name)
     start, end = (clip.decoder[token_id] for token_id in clip.all_special_ids)
     tokenizer = Tokenizer(_bpe_model(clip))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(_split_pattern([start, end])), behavior="removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_split_pattern([start, end])), behavior="removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{start} $A {end}", special_tokens=[(start, clip.sot_token_id), (end, clip.eot_token_id)]
     )

@@ -33,9 +33,11 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
     parity = actions.add_parser("parity", help="compare a bundle's runtimes with eager FP32 on a dataset split (non-zero exit on failure)")
     _add_model_arguments(parity)
     add_dataset_arguments(parity)
-    parity.add_argument("--backends", default="onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
-                        help="comma-separated backend[:precision][@device]; a bare backend runs its default precisions "
-                        "(default: %(default)s)")
+    parity.add_argument(
+        "--backends",
+        default="onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
+        help="comma-separated backend[:precision][@device]; a bare backend runs its default precisions (default: %(default)s)",
+    )
     parity.add_argument("--max-expressions", type=int, default=0, help="compare only the split's first N expressions")
     parity.add_argument("--worst", type=int, default=4, metavar="N", help="overlays of the N least-agreeing expressions per backend")
     parity.add_argument("--stage-samples", type=int, default=2, metavar="N", help="refs whose stage inputs and outputs are compared")
@@ -46,9 +48,12 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
 def _add_speed(actions: argparse._SubParsersAction) -> None:
     speed = actions.add_parser("speed", help="per-stage latency, throughput, memory and encoder FLOP/s of each runtime")
     _add_model_arguments(speed)
-    speed.add_argument("--backends", help="comma-separated backend[:precision][@device]; a bare backend runs its default "
-                       "precisions (default: eager torch [fp32, + bf16 where the CPU runs it natively, + fp32/fp16 on a GPU], "
-                       "onnxruntime fp32 and fp16, tensorrt fp16)")
+    speed.add_argument(
+        "--backends",
+        help="comma-separated backend[:precision][@device]; a bare backend runs its default "
+        "precisions (default: eager torch [fp32, + bf16 where the CPU runs it natively, + fp32/fp16 on a GPU], "
+        "onnxruntime fp32 and fp16, tensorrt fp16)",
+    )
     speed.add_argument("--batch", default="1,4", help="images per batch N, comma-separated (default: %(default)s)")
     speed.add_argument("--expressions-per-image", default="1,4,16", help="expressions per image E, comma-separated (default: %(default)s)")
     speed.add_argument("--iterations", type=int, default=10, help="timed passes per shape (default: %(default)s)")
@@ -58,8 +63,11 @@ def _add_speed(actions: argparse._SubParsersAction) -> None:
 
 
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--checkpoint", help="checkpoint or run directory the bundle was exported from, the eager reference "
-                         "(default: the one its manifest records; another checkpoint is refused)")
+    command.add_argument(
+        "--checkpoint",
+        help="checkpoint or run directory the bundle was exported from, the eager reference "
+        "(default: the one its manifest records; another checkpoint is refused)",
+    )
     command.add_argument("--bundle", required=True, help="bundle directory")
     command.add_argument("--threads", type=int, help="threads for torch, onnxruntime and pre/post-processing (default: all cores)")
     command.add_argument("--out", required=True, help="folder for the JSON, Markdown and PNG report")
@@ -71,9 +79,19 @@ def _run_parity(args: argparse.Namespace) -> None:
     from haris.benchmarks.parity_bench import run_parity
     from haris.data.dataset_source import DatasetSource
 
-    report = run_parity(source_checkpoint(args.bundle, args.checkpoint), args.bundle, DatasetSource.from_arguments(args), args.backends, args.out,
-                        args.max_expressions, args.threads, args.stage_samples, args.worst, reference_device=args.reference_device,
-                        progress=True)
+    report = run_parity(
+        source_checkpoint(args.bundle, args.checkpoint),
+        args.bundle,
+        DatasetSource.from_arguments(args),
+        args.backends,
+        args.out,
+        args.max_expressions,
+        args.threads,
+        args.stage_samples,
+        args.worst,
+        reference_device=args.reference_device,
+        progress=True,
+    )
     print(parity_markdown(report))
     print(f"wrote {args.out}/parity.json, parity.md, mask_agreement.png and overlays/")
     if not report["passed"]:
@@ -85,9 +103,18 @@ def _run_speed(args: argparse.Namespace) -> None:
     from haris.benchmarks.bundle_source import source_checkpoint
     from haris.benchmarks.speed_bench import run_speed
 
-    report = run_speed(source_checkpoint(args.bundle, args.checkpoint), args.bundle, args.backends, _numbers(args.batch, "--batch"),
-                       _numbers(args.expressions_per_image, "--expressions-per-image"), args.threads, args.iterations,
-                       args.warmup, args.out, _image_shape(args.image_shape))
+    report = run_speed(
+        source_checkpoint(args.bundle, args.checkpoint),
+        args.bundle,
+        args.backends,
+        _numbers(args.batch, "--batch"),
+        _numbers(args.expressions_per_image, "--expressions-per-image"),
+        args.threads,
+        args.iterations,
+        args.warmup,
+        args.out,
+        _image_shape(args.image_shape),
+    )
     print(speed_markdown(report))
     print(f"wrote {args.out}/speed.json, speed.md, stage_latency.png and throughput.png")
 

@@ -11,8 +11,8 @@ import yaml
 
 from haris import __version__
 from haris.bench_commands import add_bench_commands
-from haris.deploy_commands import add_deploy_commands
 from haris.data.dataset_source import add_dataset_arguments
+from haris.deploy_commands import add_deploy_commands
 from haris.errors import HarisError
 
 
@@ -82,7 +82,14 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
 def _add(commands: argparse._SubParsersAction, name: str, help_text: str, run: Callable) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=help_text, description=help_text)
     command.add_argument("config", nargs="?", default="tiny", help="preset name (see `haris config --list`) or YAML path")
-    command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. fusion.feedback=false or train.lr=3e-4")
+    command.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dotted override, e.g. fusion.feedback=false or train.lr=3e-4",
+    )
     command.set_defaults(run=run)
     return command
 
@@ -108,7 +115,6 @@ def _run_init(args: argparse.Namespace) -> None:
     model = build_model(load_model_config(args.config, args.overrides), load_pretrained=True)
     save_checkpoint(model, args.out)
     print(f"wrote {args.out}: {count_parameters(model) / 1e6:.1f} M parameters, {count_parameters(model, True) / 1e6:.2f} M trainable")
-
 
 
 def _run_train(args: argparse.Namespace) -> None:

@@ -20,8 +20,20 @@ from pathlib import Path
 
 # The flags that decide fast paths, in the order reports print them (x86 first, then ARM).
 FLAGS_OF_INTEREST = (
-    "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile",
-    "asimd", "asimddp", "bf16", "i8mm", "sve",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "avx_vnni",
+    "amx_bf16",
+    "amx_int8",
+    "amx_tile",
+    "asimd",
+    "asimddp",
+    "bf16",
+    "i8mm",
+    "sve",
 )
 _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})  # x86 AVX512-BF16 / AMX, ARMv8.6 BF16
 _INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"})

@@ -42,8 +42,11 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("model", help="bundle directory, or checkpoint / run directory (eager torch)")
     predict.add_argument("images", nargs="+", help="image files, folders or glob patterns")
     predict.add_argument("-e", "--expression", dest="expressions", action="append", required=True, help="a referring expression (repeatable)")
-    predict.add_argument("--backend", choices=["onnxruntime", "tensorrt", "torch"],
-                         help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint runs eager torch")
+    predict.add_argument(
+        "--backend",
+        choices=["onnxruntime", "tensorrt", "torch"],
+        help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint runs eager torch",
+    )
     predict.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
     predict.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
@@ -56,8 +59,15 @@ def _run_export(args: argparse.Namespace) -> None:
     from haris.export.bundle_export import export_bundle
 
     precisions = tuple(part.strip() for part in args.precision.split(",") if part.strip())
-    out = export_bundle(resolve_checkpoint(args.checkpoint), args.out, precisions, args.image_size,
-                        args.max_images, args.max_expressions, args.overwrite)
+    out = export_bundle(
+        resolve_checkpoint(args.checkpoint),
+        args.out,
+        precisions,
+        args.image_size,
+        args.max_images,
+        args.max_expressions,
+        args.overwrite,
+    )
     print(f"wrote {out} ({', '.join(precisions)}); `haris inspect {out}` shows it")
 
 

@@ -18,7 +18,7 @@ class DistributedContext:
     device: torch.device
 
     @classmethod
-    def from_environment(cls, device: str | None = None) -> "DistributedContext":
+    def from_environment(cls, device: str | None = None) -> DistributedContext:
         """Read torchrun's variables (one plain process without them); gloo on CPU, nccl on GPU."""
         world_size = int(os.environ.get("WORLD_SIZE", "1"))
         rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))

@@ -45,9 +45,7 @@ def bilinear_resize(values: np.ndarray, height: int, width: int) -> np.ndarray:
     return (upper * (1 - row_weight[:, None]) + lower * row_weight[:, None]).astype(np.float32)
 
 
-def postprocess_logits(
-    mask_logits: np.ndarray, resized: tuple[int, int], original: tuple[int, int], image_size: int
-) -> np.ndarray:
+def postprocess_logits(mask_logits: np.ndarray, resized: tuple[int, int], original: tuple[int, int], image_size: int) -> np.ndarray:
     """Low-resolution logits (S/4, S/4) -> logits at the original (H, W): upsample to S, crop the
     padding, resize to the original size. Threshold the result (> 0 by default) for the mask."""
     full = bilinear_resize(np.asarray(mask_logits, dtype=np.float32), image_size, image_size)

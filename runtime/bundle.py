@@ -70,4 +70,3 @@ class Bundle:
     @property
     def precisions(self) -> tuple[str, ...]:
         return tuple(self.manifest.graphs)
-

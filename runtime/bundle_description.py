@@ -14,7 +14,8 @@ def describe_bundle(bundle: Bundle) -> str:
         f"source checkpoint: {manifest.source_checkpoint['path']} (weights sha256 {manifest.source_checkpoint['weights_sha256'][:12]})",
         f"model: image encoder {config['image_encoder']['name']}, text encoder {config['text_encoder']['name']}, "
         f"fusion {config['fusion']['block']} C={config['fusion']['dim']}, decoder {config['decoder']['kind']}",
-        f"input: S={manifest.image_size}, up to {manifest.max_words} tokens; mean {manifest.preprocess['pixel_mean']}, std {manifest.preprocess['pixel_std']}",
+        f"input: S={manifest.image_size}, up to {manifest.max_words} tokens; "
+        f"mean {manifest.preprocess['pixel_mean']}, std {manifest.preprocess['pixel_std']}",
         f"tokenizer: {manifest.tokenizer['file']} ({manifest.tokenizer.get('source', manifest.tokenizer.get('kind'))})",
         "dynamic axes: " + ", ".join(f"{axis} {low}..{high}" for axis, (low, high) in manifest.dynamic_axes.items()),
         f"exported with {manifest.exporter.get('exporter')} opset {manifest.exporter.get('opset')}, torch {manifest.exporter.get('torch')}",

@@ -54,7 +54,9 @@ class BundleTokenizer:
         _check_settings(settings)
         if settings.get("ftfy_version") != ftfy.__version__:
             # ftfy's repairs change between releases: mojibake may then give other ids than at export.
-            warnings.warn(f"the bundle's tokenizer was exported with ftfy {settings.get('ftfy_version')}, this is ftfy {ftfy.__version__}", stacklevel=2)
+            warnings.warn(
+                f"the bundle's tokenizer was exported with ftfy {settings.get('ftfy_version')}, this is ftfy {ftfy.__version__}", stacklevel=2
+            )
         tokenizer = Tokenizer.from_file(str(Path(bundle_dir) / settings["file"]))
         return cls(tokenizer, settings["context_length"], settings["end_token_id"], settings["pad_token_id"])
 

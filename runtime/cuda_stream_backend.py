@@ -38,8 +38,7 @@ class CudaStreamBackend(StageBackend):
         if not isinstance(value, DeviceTensor):
             return super().rows(value, count)
         row_bytes = value.nbytes // count
-        return [DeviceTensor(value.pointer + index * row_bytes, (1, *value.shape[1:]), value.dtype, row_bytes, owner=value)
-                for index in range(count)]
+        return [DeviceTensor(value.pointer + index * row_bytes, (1, *value.shape[1:]), value.dtype, row_bytes, owner=value) for index in range(count)]
 
     def concatenate(self, values: Sequence[Any]) -> Any:
         """Device tensors joined along their first axis, in a new allocation (copied on the stream)."""

@@ -40,9 +40,7 @@ class DevicePrepost:
     be serialized with the backend whose stream they share: the Predictor's backend lock.
     """
 
-    def __init__(
-        self, kernels: CudaKernels, stream: Any, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]
-    ) -> None:
+    def __init__(self, kernels: CudaKernels, stream: Any, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]) -> None:
         self.kernels = kernels
         self.stream = stream
         self.image_size = image_size
@@ -64,10 +62,18 @@ class DevicePrepost:
             # One upload buffer: stream order runs this image's kernel before the next upload overwrites it.
             upload = self._byte_buffer("image", pixels.nbytes).copy_from_host(pixels, self.stream)
             height, width = pixels.shape[:2]
-            sizes.append(self.kernels.preprocess_image(
-                upload.pointer, height, width, self.image_size, self.pixel_mean, self.pixel_std,
-                model_input.pointer + row * plane_bytes, self.stream,
-            ))
+            sizes.append(
+                self.kernels.preprocess_image(
+                    upload.pointer,
+                    height,
+                    width,
+                    self.image_size,
+                    self.pixel_mean,
+                    self.pixel_std,
+                    model_input.pointer + row * plane_bytes,
+                    self.stream,
+                )
+            )
         return model_input, sizes
 
     def postprocess(
@@ -86,8 +92,14 @@ class DevicePrepost:
             mask = np.empty(tuple(original), np.uint8)
             device_mask = self._byte_buffer("mask", mask.nbytes)
             self.kernels.postprocess_mask(
-                mask_logits.pointer + index * plane_bytes, (low_height, low_width), resized, original, self.image_size,
-                device_mask.pointer, threshold, stream=self.stream,
+                mask_logits.pointer + index * plane_bytes,
+                (low_height, low_width),
+                resized,
+                original,
+                self.image_size,
+                device_mask.pointer,
+                threshold,
+                stream=self.stream,
             )
             # Copied out in stream order, so the next expression's kernel may reuse the one buffer.
             cuda_memory.copy_device_to_host(mask, device_mask.pointer, self.stream)
@@ -125,9 +137,7 @@ def check_mask_logits(value: Any) -> tuple[int, int, int]:
     return batch, low_height, low_width
 
 
-def device_prepost_on_stream(
-    stream: Any, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]
-) -> DevicePrepost | None:
+def device_prepost_on_stream(stream: Any, image_size: int, pixel_mean: Sequence[float], pixel_std: Sequence[float]) -> DevicePrepost | None:
     """Device pre/post-processing on a backend's CUDA stream, or None for the host path when the CUDA
     kernels cannot run here (said with one warning per process)."""
     kernels, reason = cuda_kernels()

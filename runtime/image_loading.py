@@ -12,14 +12,13 @@ import io
 import threading
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from haris.errors import HarisError
 
-ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
+ImageSource = str | Path | bytes | Image.Image | np.ndarray
 _WARNINGS_LOCK = threading.Lock()
 
 

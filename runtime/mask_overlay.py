@@ -113,10 +113,7 @@ def _check_inputs(image: np.ndarray, pred_mask: np.ndarray, gt_mask: np.ndarray 
         raise ValueError(f"image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
     for name, mask in (("prediction", pred_mask), ("ground-truth", gt_mask)):
         if mask is not None and (mask.dtype != np.bool_ or mask.shape != image.shape[:2]):
-            raise ValueError(
-                f"{name} mask must be bool {image.shape[:2]} like the image, "
-                f"got {mask.dtype} {mask.shape}"
-            )
+            raise ValueError(f"{name} mask must be bool {image.shape[:2]} like the image, got {mask.dtype} {mask.shape}")
 
 
 def _save(path: str | Path, picture: Image.Image) -> None:

@@ -44,8 +44,12 @@ def find_images(sources: Sequence[str]) -> list[Path]:
 
 
 def predict_images(
-    predictor: Predictor, images: Sequence[Path], expressions: Sequence[str], out: str | Path,
-    skip_bad: bool = False, progress: bool = True,
+    predictor: Predictor,
+    images: Sequence[Path],
+    expressions: Sequence[str],
+    out: str | Path,
+    skip_bad: bool = False,
+    progress: bool = True,
 ) -> dict:
     """Run every expression on every image; write the files above and return the JSON written."""
     predictor.tokenize(list(expressions))  # a bad expression fails now, not after the first image
@@ -61,8 +65,15 @@ def predict_images(
                 raise
             skipped.append(str(error) if str(path) in str(error) else f"{path}: {error}")
             continue
-        results.append({"image": str(path), "height": rgb.shape[0], "width": rgb.shape[1], "output_stem": stem,
-                        "predictions": [prediction.to_json() for prediction in predictions]})
+        results.append(
+            {
+                "image": str(path),
+                "height": rgb.shape[0],
+                "width": rgb.shape[1],
+                "output_stem": stem,
+                "predictions": [prediction.to_json() for prediction in predictions],
+            }
+        )
         _write_image_files(out, stem, rgb, predictions)
     report = {"images": results, "skipped": skipped}
     (out / "predictions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

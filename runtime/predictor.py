@@ -26,9 +26,9 @@ import numpy as np
 
 from haris import cpp_ops
 from haris.errors import HarisError
+from haris.image_transforms import resized_shape
 from haris.runtime.feature_cache import FeatureCache
 from haris.runtime.image_loading import ImageError, ImageSource, load_rgb
-from haris.image_transforms import resized_shape
 from haris.runtime.prediction import Prediction, mask_score
 from haris.runtime.stage_backend import StageBackend
 from haris.runtime.stage_clock import StageTimer
@@ -53,8 +53,13 @@ class EncodedImage(NamedTuple):
 
 class Predictor:
     def __init__(
-        self, backend: StageBackend, settings: PreprocessSettings, tokenize: Callable[[Sequence[str]], np.ndarray],
-        cache_bytes: int = DEFAULT_CACHE_BYTES, max_images: int = DEFAULT_MAX_IMAGES, max_expressions: int = DEFAULT_MAX_EXPRESSIONS,
+        self,
+        backend: StageBackend,
+        settings: PreprocessSettings,
+        tokenize: Callable[[Sequence[str]], np.ndarray],
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        max_images: int = DEFAULT_MAX_IMAGES,
+        max_expressions: int = DEFAULT_MAX_EXPRESSIONS,
         threads: int | None = None,
     ) -> None:
         """`max_images` and `max_expressions` bound one stage run (N and B: a bundle's checked ranges);
@@ -70,8 +75,13 @@ class Predictor:
 
     @classmethod
     def from_bundle(
-        cls, path: str | Path, backend: str = "onnxruntime", device: str = "cpu", precision: str | None = None,
-        threads: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES,
+        cls,
+        path: str | Path,
+        backend: str = "onnxruntime",
+        device: str = "cpu",
+        precision: str | None = None,
+        threads: int | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> Predictor:
         from haris.runtime.predictor_factory import predictor_from_bundle
 
@@ -79,7 +89,11 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, device: str = "cpu", precision: str = "fp32", threads: int | None = None,
+        cls,
+        path: str | Path,
+        device: str = "cpu",
+        precision: str = "fp32",
+        threads: int | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> Predictor:
         """Eager torch on a checkpoint: FP32 (the parity reference) or under BF16 / FP16 autocast."""
@@ -103,9 +117,7 @@ class Predictor:
         self.set_image(image)
         return self.predict(expressions)
 
-    def predict_batch(
-        self, items: Sequence[tuple[ImageSource, Sequence[str]]], timer: StageTimer | None = None
-    ) -> list[list[Prediction]]:
+    def predict_batch(self, items: Sequence[tuple[ImageSource, Sequence[str]]], timer: StageTimer | None = None) -> list[list[Prediction]]:
         """Per (image, expressions) item, one Prediction per expression; `timer` gets every stage's span."""
         texts = [_checked_expressions(expressions) for _, expressions in items]
         encoded = self._encode([load_rgb(image) for image, _ in items], timer)
@@ -126,8 +138,10 @@ class Predictor:
         """Each image's features: from the cache, or encoded with the other misses in runs of up to max_images."""
         for rgb in images:
             if 0 in resized_shape(rgb.shape[0], rgb.shape[1], self.settings.image_size):
-                raise ImageError(f"a {rgb.shape[0]} x {rgb.shape[1]} image is too elongated: its short side "
-                                 f"would be 0 pixels when its long side is resized to the model's {self.settings.image_size}")
+                raise ImageError(
+                    f"a {rgb.shape[0]} x {rgb.shape[1]} image is too elongated: its short side "
+                    f"would be 0 pixels when its long side is resized to the model's {self.settings.image_size}"
+                )
         keys = [FeatureCache.key(rgb) if self.cache.max_bytes else "" for rgb in images]
         encoded: list[EncodedImage | None] = [self.cache.get(key) if key else None for key in keys]
         missing = [index for index, found in enumerate(encoded) if found is None]
@@ -143,8 +157,9 @@ class Predictor:
         if self.device_prepost is None:
             with _span(timer, "pre_processing"):  # on the host, outside the lock: CPU work
                 settings = self.settings
-                prepared = [cpp_ops.preprocess_image(rgb, settings.image_size, settings.pixel_mean, settings.pixel_std, self.threads)
-                            for rgb in images]
+                prepared = [
+                    cpp_ops.preprocess_image(rgb, settings.image_size, settings.pixel_mean, settings.pixel_std, self.threads) for rgb in images
+                ]
                 pixels, sizes = np.stack([pixels for pixels, _ in prepared]), [resized for _, resized in prepared]
         with self._backend_lock:
             if self.device_prepost is not None:
@@ -180,8 +195,10 @@ class Predictor:
             host_logits = self.backend.to_numpy(logits)
         with _span(timer, "post_processing"):
             size, threshold = self.settings.image_size, self.settings.threshold
-            masks = [cpp_ops.postprocess_mask(low[0], resized, original, size, threshold, threads=self.threads)
-                     for low, (resized, original) in zip(host_logits, sizes)]
+            masks = [
+                cpp_ops.postprocess_mask(low[0], resized, original, size, threshold, threads=self.threads)
+                for low, (resized, original) in zip(host_logits, sizes)
+            ]
         return masks, host_logits
 
     def _decoded_logits(self, encoded: list[EncodedImage], tokens: np.ndarray, timer: StageTimer | None) -> Any:

@@ -18,8 +18,12 @@ BACKENDS = ("onnxruntime", "tensorrt")
 
 
 def open_predictor(
-    model: str | Path, backend: str | None = None, device: str | None = None, precision: str | None = None,
-    threads: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES,
+    model: str | Path,
+    backend: str | None = None,
+    device: str | None = None,
+    precision: str | None = None,
+    threads: int | None = None,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
 ) -> Predictor:
     """A bundle (a folder with manifest.json) on onnxruntime (default) or TensorRT, or a checkpoint
     or run directory on eager torch."""
@@ -34,9 +38,7 @@ def open_predictor(
     return predictor_from_checkpoint(model, device or "cpu", precision or "fp32", threads, cache_bytes)
 
 
-def predictor_from_bundle(
-    path: str | Path, backend: str, device: str, precision: str | None, threads: int | None, cache_bytes: int
-) -> Predictor:
+def predictor_from_bundle(path: str | Path, backend: str, device: str, precision: str | None, threads: int | None, cache_bytes: int) -> Predictor:
     # Each file is verified as its backend or the tokenizer loads it: only what this Predictor runs.
     bundle = Bundle.open(path, verify_all=False)
     manifest = bundle.manifest

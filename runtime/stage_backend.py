@@ -85,7 +85,7 @@ class StageBackend(ABC):
         """Pre- and post-processing on the device next to the stages, or None: the host path."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op for backends that hold nothing to release
         """Release what the backend holds (sessions, device memory); it cannot run after."""
 
     def __enter__(self) -> StageBackend:

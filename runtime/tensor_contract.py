@@ -46,11 +46,17 @@ DYNAMIC_DIMS: dict[str, dict[int, str]] = {
 
 
 TENSOR_RANKS = {
-    "image": 4, **{name: 4 for name in IMAGE_FEATS}, "text_tokens": 2, "word_feats": 3, "sentence_feat": 2,
-    "text_mask": 2, "vis_tokens": 4, "lang_tokens": 3, "mask_logits": 4,
+    "image": 4,
+    **dict.fromkeys(IMAGE_FEATS, 4),
+    "text_tokens": 2,
+    "word_feats": 3,
+    "sentence_feat": 2,
+    "text_mask": 2,
+    "vis_tokens": 4,
+    "lang_tokens": 3,
+    "mask_logits": 4,
 }
 
 
 def tensor_dtype(name: str) -> str:
     return TENSOR_DTYPES.get(name, "float32")
-

@@ -18,12 +18,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from haris.atomic_file import write_atomically
 from haris.errors import BundleError
 from haris.runtime import cuda_memory
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import EngineSpec
 from haris.runtime.cuda_stream_backend import CudaStreamBackend
-from haris.atomic_file import write_atomically
 from haris.runtime.engine_runner import EngineRunner
 from haris.runtime.engine_sidecar import TENSORRT_PIP_PACKAGES, check_engine_compatibility, read_sidecar
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGE_OUTPUTS, STAGES

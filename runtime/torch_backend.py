@@ -112,6 +112,7 @@ def use_exact_fp32_on_gpu() -> None:
 
 def contract_spec(stage: str) -> GraphSpec:
     """The contract's I/O for a stage run eagerly: names, dtypes and ranks (no file behind it)."""
+
     def specs(names: tuple[str, ...]) -> tuple[TensorSpec, ...]:
         return tuple(TensorSpec(name, tensor_dtype(name), ("?",) * TENSOR_RANKS[name]) for name in names)
 

@@ -21,6 +21,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"cpu: {cpu_features().summary()}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (`--dist loadgroup`, the default in pyproject.toml), the tests of the exported tiny bundle share one
+    worker, so the bundle (the costliest fixture: a minute of tracing) is exported once."""
+    for item in items:
+        if "tiny_bundle" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_bundle"))
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     import open_clip
@@ -43,9 +52,9 @@ def tiny_model():
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
-    from haris.checkpoint import save_checkpoint
-
     from tiny_models import build_tiny_with_masks
+
+    from haris.checkpoint import save_checkpoint
 
     return save_checkpoint(build_tiny_with_masks(), tmp_path_factory.mktemp("tiny") / "checkpoint")
 
@@ -56,3 +65,4 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory):
     from haris.export.bundle_export import export_bundle
 
     return export_bundle(tiny_checkpoint, tmp_path_factory.mktemp("tiny") / "bundle", progress=False)
+

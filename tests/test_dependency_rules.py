@@ -8,11 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "torchvision", "onnx", "onnxruntime", "tensorrt", "tensorrt_rtx", "open_clip", "segment_anything")
@@ -108,8 +108,9 @@ def modules_loaded_by_each(modules: list[str]) -> dict[str, list[str]]:
         "    os.wait(); results[name] = json.loads(b''.join(chunks))\n"
         "print(json.dumps(results))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, json.dumps(modules)], capture_output=True, text=True, check=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(modules)], capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -134,9 +135,20 @@ def test_the_runtime_imports_only_what_its_extra_installs():
         assert not extra, f"{path.relative_to(REPO)} imports {sorted(extra)}, which the runtime extra does not install"
 
 
-@pytest.mark.parametrize("module", ["haris", "haris.config", "haris.errors", "haris.cpu_features", "haris.runtime",
-                                    "haris.runtime.predictor", "haris.runtime.bundle_tokenizer", "haris.cpp_ops",
-                                    "haris.evaluation.ris_metrics"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "haris",
+        "haris.config",
+        "haris.errors",
+        "haris.cpu_features",
+        "haris.runtime",
+        "haris.runtime.predictor",
+        "haris.runtime.bundle_tokenizer",
+        "haris.cpp_ops",
+        "haris.evaluation.ris_metrics",
+    ],
+)
 def test_light_modules_import_no_heavy_library(module):
     loaded = modules_loaded_by_each([module])[module]
     assert not {name for name in loaded if name.split(".")[0] in HEAVY}
@@ -167,8 +179,10 @@ def test_top_level_folders_import_as_haris_subpackages(package):
 
 
 def test_the_public_predictor_imports_lazily_and_torch_free():
-    code = ("import json, sys; import haris; before = set(sys.modules); from haris import Predictor; "
-            "print(json.dumps([sorted(before), sorted(sys.modules), Predictor.__module__]))")
+    code = (
+        "import json, sys; import haris; before = set(sys.modules); from haris import Predictor; "
+        "print(json.dumps([sorted(before), sorted(sys.modules), Predictor.__module__]))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     before, after, where = json.loads(result.stdout.splitlines()[-1])
     assert "haris.runtime.predictor" not in before and where == "haris.runtime.predictor"

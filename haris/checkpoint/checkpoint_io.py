@@ -1,11 +1,11 @@
 """A HARIS checkpoint is a directory that carries its own config (nanoGPT-style):
 
-    config.yaml        the ModelConfig
-    model.safetensors  every weight, encoders included, so nothing else is needed to rebuild it
-    checkpoint.json    format version, haris version, sha256 of the weights, and the encoders'
-                       resolved sizes (so rebuilding never consults the installed open_clip's
-                       model table, which may have changed; older checkpoints without them are
-                       resolved from their config)
+config.yaml        the ModelConfig
+model.safetensors  every weight, encoders included, so nothing else is needed to rebuild it
+checkpoint.json    format version, haris version, sha256 of the weights, and the encoders'
+                   resolved sizes (so rebuilding never consults the installed open_clip's
+                   model table, which may have changed; older checkpoints without them are
+                   resolved from their config)
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from safetensors.torch import load_file, save_file
 
 from haris import __version__
 from haris.checkpoint.atomic_directory import atomic_directory
-from haris.modeling.state_dict_check import load_fitting_state_dict
 from haris.config.config_io import config_from_dict, write_config_file
 from haris.config.model_config import ModelConfig
 from haris.errors import CheckpointError, ConfigError
@@ -28,6 +27,7 @@ from haris.file_digest import file_sha256
 from haris.modeling.encoder_sizes import EncoderSizes
 from haris.modeling.haris_model import Haris
 from haris.modeling.model_builder import build_model
+from haris.modeling.state_dict_check import load_fitting_state_dict
 
 CHECKPOINT_FORMAT_VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE, META_FILE = "config.yaml", "model.safetensors", "checkpoint.json"

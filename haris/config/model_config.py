@@ -7,7 +7,7 @@ is the one place that knows what each name means.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 from haris.errors import ConfigError
 
@@ -23,14 +23,12 @@ class ImageEncoderConfig:
     # 1-based block indices whose outputs are the shallow, middle and deep taps.
     tap_blocks: tuple[int, int, int] = (4, 8, 12)
     # Meta's SAM checkpoint file (full SAM or encoder-only); read once when a model is first built.
-    checkpoint: Optional[str] = None
+    checkpoint: str | None = None
     trainable: bool = False
 
     def __post_init__(self) -> None:
         if list(self.tap_blocks) != sorted(set(self.tap_blocks)) or min(self.tap_blocks) < 1:
-            raise ConfigError(
-                f"image_encoder.tap_blocks must be three increasing block numbers >= 1, got {list(self.tap_blocks)}"
-            )
+            raise ConfigError(f"image_encoder.tap_blocks must be three increasing block numbers >= 1, got {list(self.tap_blocks)}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class TextEncoderConfig:
 
     name: str = "ViT-B-16"
     # An open_clip checkpoint file (state dict, .pt/.bin/.safetensors); read once at first build.
-    checkpoint: Optional[str] = None
+    checkpoint: str | None = None
     trainable: bool = False
     # With `trainable`, whether the token embedding table trains too. Its gradient is dense over CLIP's
     # 49,408-token vocabulary: for the tiny tower that is most of what training the text side costs.
@@ -65,9 +63,7 @@ class FusionConfig:
 
     def __post_init__(self) -> None:
         if self.dim % self.cross_attention_heads:
-            raise ConfigError(
-                f"fusion.dim ({self.dim}) must be divisible by fusion.cross_attention_heads ({self.cross_attention_heads})"
-            )
+            raise ConfigError(f"fusion.dim ({self.dim}) must be divisible by fusion.cross_attention_heads ({self.cross_attention_heads})")
 
 
 @dataclass(frozen=True)
@@ -108,6 +104,4 @@ class ModelConfig:
         if self.max_words < 2:
             raise ConfigError(f"max_words must be >= 2 (start and end tokens), got {self.max_words}")
         if self.fusion.dim % self.decoder.heads:
-            raise ConfigError(
-                f"fusion.dim ({self.fusion.dim}) must be divisible by decoder.heads ({self.decoder.heads})"
-            )
+            raise ConfigError(f"fusion.dim ({self.fusion.dim}) must be divisible by decoder.heads ({self.decoder.heads})")

@@ -22,7 +22,5 @@ def read_rgb_image(path: Path, height: int, width: int, owner: str, size_source:
     except (OSError, ValueError, Image.DecompressionBombError) as error:  # missing, truncated, not an image
         raise DataError(f"{path}: cannot read the image of {owner}: {error}") from None
     if rgb.shape[:2] != (height, width):
-        raise DataError(
-            f"{path}: the image of {owner} is {rgb.shape[1]}x{rgb.shape[0]} pixels, but {size_source} says {width}x{height}"
-        )
+        raise DataError(f"{path}: the image of {owner} is {rgb.shape[1]}x{rgb.shape[0]} pixels, but {size_source} says {width}x{height}")
     return rgb

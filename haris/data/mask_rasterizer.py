@@ -19,8 +19,7 @@ from pycocotools import mask as coco_mask
 
 # pycocotools' Cython decode trips a numpy 2 DeprecationWarning on every call (its own code, not
 # ours); training would repeat it for every sample, so this one message is silenced.
-warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword",
-                        category=DeprecationWarning, module="pycocotools")
+warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword", category=DeprecationWarning, module="pycocotools")
 _MIN_POLYGON_COORDS = 6  # three points; fewer have no area, and pycocotools reads four as a box
 
 

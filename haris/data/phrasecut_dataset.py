@@ -90,10 +90,7 @@ class PhraseCutDataset:
         return np.asarray(canvas) > 0
 
     def _record(self, index: int, task: dict, images: dict) -> PhraseCutRecord | None:
-        task_id, image_id, phrase, instances = (
-            _field(task, key, index, self.refer_path)
-            for key in ("task_id", "image_id", "phrase", "Polygons")
-        )
+        task_id, image_id, phrase, instances = (_field(task, key, index, self.refer_path) for key in ("task_id", "image_id", "phrase", "Polygons"))
         where = f"task {task_id!r} (#{index}) in {self.refer_path}"
         if not isinstance(phrase, str) or not phrase.strip():
             return self._policy.reject("empty phrase", f"{where} has an empty phrase: {phrase!r}")

@@ -142,9 +142,6 @@ class ReferDataset:
 
     def _summary(self, policy: BadDataPolicy) -> str:
         name = self.annotation_dir.resolve().name
-        line = (
-            f"{name} {self.split_by} {self.split}: {len(self.records)} refs, "
-            f"{len(self.expressions)} sentences (images in {self.image_dir})"
-        )
+        line = f"{name} {self.split_by} {self.split}: {len(self.records)} refs, {len(self.expressions)} sentences (images in {self.image_dir})"
         skipped = policy.summary()
         return f"{line}; skipped: {skipped}" if skipped else line

@@ -52,8 +52,19 @@ def load_pickle_safely(path: str | Path) -> object:
             return SafeUnpickler(handle, encoding="latin1").load()
     except FileNotFoundError:
         raise DataError(f"{path} does not exist") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            KeyError, MemoryError, OverflowError, RecursionError, UnicodeError) as error:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+        OverflowError,
+        RecursionError,
+        UnicodeError,
+    ) as error:
         raise DataError(f"{path} is not a readable pickle of plain data: {error}") from None
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from haris.checkpoint.checkpoint_io import load_checkpoint, resolve_checkpoint
 from haris.data.dataset_source import DatasetSource
+from haris.distributed_context import DistributedContext
 from haris.evaluation.evaluator import EvaluationResult, evaluate
 from haris.runtime.mask_overlay import write_overlay
-from haris.distributed_context import DistributedContext
 from haris.runtime.predictor import Predictor
 from haris.runtime.predictor_factory import predictor_for_model
 

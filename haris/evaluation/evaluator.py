@@ -80,7 +80,14 @@ def _evaluate_records(predictor: Predictor, dataset: Any, batch: list[tuple[int,
     for (record, indices, _, gt_mask), texts, predicted in zip(loaded, sentences, predictions):
         for sentence_index, sentence, prediction in zip(indices, texts, predicted):
             intersection, union = intersection_union(prediction.mask, gt_mask)
-            rows.append({"ref_id": record.ref_id, "sentence_index": sentence_index, "sentence": sentence,
-                         "intersection": intersection, "union": union, "iou": expression_iou(intersection, union)})
+            rows.append(
+                {
+                    "ref_id": record.ref_id,
+                    "sentence_index": sentence_index,
+                    "sentence": sentence,
+                    "intersection": intersection,
+                    "union": union,
+                    "iou": expression_iou(intersection, union),
+                }
+            )
     return rows
-

@@ -54,10 +54,7 @@ def summarize_ious(
     expressions whose IoU is >= X.
     """
     if len(intersections) != len(unions):
-        raise ValueError(
-            f"got {len(intersections)} intersections but {len(unions)} unions; "
-            "they must come in pairs, one per expression"
-        )
+        raise ValueError(f"got {len(intersections)} intersections but {len(unions)} unions; they must come in pairs, one per expression")
     if len(intersections) == 0:
         raise ValueError("cannot summarize zero expressions: the split evaluated nothing")
     ious = np.array([expression_iou(i, u) for i, u in zip(intersections, unions)], dtype=np.float64)
@@ -85,7 +82,4 @@ def _precision_key(threshold: float) -> str:
 
 def _check_counts(intersection: int, union: int) -> None:
     if intersection < 0 or union < 0 or intersection > union:
-        raise ValueError(
-            f"invalid counts: intersection {intersection}, union {union}; "
-            "need 0 <= intersection <= union"
-        )
+        raise ValueError(f"invalid counts: intersection {intersection}, union {union}; need 0 <= intersection <= union")

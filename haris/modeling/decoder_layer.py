@@ -19,9 +19,7 @@ class DecoderLayer(nn.Module):
         self.mlp_norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(
-        self, queries: torch.Tensor, query_mask: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, queries: torch.Tensor, query_mask: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor) -> torch.Tensor:
         """queries (B, Q, C) with mask (B, Q); memory (B, Lv, C) and its position encoding (Lv, C)."""
         queries = self.self_norm(queries + self.dropout(self.self_attention(queries, queries, queries, query_mask)))
         attended = self.cross_attention(queries, memory + memory_pos, memory)

@@ -41,8 +41,10 @@ class EncoderSizes:
         return cls(dict(SAM_VIT_SIZES[name]), copy.deepcopy(text_model_config(config.text_encoder.name)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"image_encoder": {key: list(value) if isinstance(value, tuple) else value for key, value in self.image_encoder.items()},
-                "text_encoder": self.text_encoder}
+        return {
+            "image_encoder": {key: list(value) if isinstance(value, tuple) else value for key, value in self.image_encoder.items()},
+            "text_encoder": self.text_encoder,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EncoderSizes:

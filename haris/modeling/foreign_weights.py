@@ -13,11 +13,11 @@ import torch
 from open_clip import list_models
 from safetensors.torch import load_file
 
-from haris.modeling.state_dict_check import load_fitting_state_dict
 from haris.config.model_config import ModelConfig
 from haris.errors import CheckpointError, ConfigError
-from haris.modeling.image_encoder import ImageEncoder, resize_pos_embed
 from haris.modeling.encoder_sizes import SAM_VIT_SIZES, text_model_config
+from haris.modeling.image_encoder import ImageEncoder, resize_pos_embed
+from haris.modeling.state_dict_check import load_fitting_state_dict
 from haris.modeling.text_encoder import TextEncoder
 
 TEXT_TOWER_KEYS = ("token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection")
@@ -55,9 +55,14 @@ def load_sam_weights(encoder: ImageEncoder, path: str | Path, config: ModelConfi
     kept_blocks = len(encoder.vit.blocks)
     state = {key: value for key, value in state.items() if _is_used_sam_key(key, kept_blocks)}
     model_pos_embed = encoder.vit.pos_embed
-    if "pos_embed" in state and model_pos_embed is not None and state["pos_embed"].shape != model_pos_embed.shape:
-        if state["pos_embed"].shape[-1] == model_pos_embed.shape[-1]:
-            state["pos_embed"] = resize_pos_embed(state["pos_embed"], model_pos_embed.shape[1])
+    file_pos_embed = state.get("pos_embed")
+    if (
+        file_pos_embed is not None
+        and model_pos_embed is not None
+        and file_pos_embed.shape != model_pos_embed.shape
+        and file_pos_embed.shape[-1] == model_pos_embed.shape[-1]
+    ):  # trained at another input size: resized to this one's grid
+        state["pos_embed"] = resize_pos_embed(file_pos_embed, model_pos_embed.shape[1])
     load_fitting_state_dict(encoder.vit, state, f"SAM checkpoint {path}", hint)
 
 
@@ -71,9 +76,7 @@ def load_clip_text_weights(encoder: TextEncoder, path: str | Path, config: Model
     if positions is not None and positions.shape[0] > config.max_words:
         state["positional_embedding"] = positions[: config.max_words].clone()
     elif positions is not None and positions.shape[0] < config.max_words:
-        raise CheckpointError(
-            f"CLIP checkpoint {path} has a context of {positions.shape[0]} tokens, fewer than max_words={config.max_words}"
-        )
+        raise CheckpointError(f"CLIP checkpoint {path} has a context of {positions.shape[0]} tokens, fewer than max_words={config.max_words}")
     load_fitting_state_dict(encoder.tower, state, f"CLIP checkpoint {path}", _clip_fit_hint(state, config))
 
 

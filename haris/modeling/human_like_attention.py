@@ -67,9 +67,7 @@ class HumanLikeAttention(nn.Module):
             lang_aware_vis = self._language_weighted(logits, vis_embed, lang_embed, text_mask)
         return lang_aware_vis, vision_aware_lang
 
-    def _language_weighted(
-        self, logits: torch.Tensor, vis_embed: torch.Tensor, lang_embed: torch.Tensor, text_mask: torch.Tensor
-    ) -> torch.Tensor:
+    def _language_weighted(self, logits: torch.Tensor, vis_embed: torch.Tensor, lang_embed: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         if not self.language_weighted:  # w/o LW: the visual tokens pass through unattended
             return self.vis_out(self.vis_norm(vis_embed))
         weights = masked_softmax(logits, text_mask[:, None, :], dim=-1)

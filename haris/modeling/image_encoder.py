@@ -28,8 +28,9 @@ class ImageEncoder(nn.Module):
         if vit.pos_embed is not None:
             # SAM's constructor leaves the absolute position embedding at zero for its checkpoint to
             # fill; until one does, a 2D sine embedding lets a fresh encoder's features carry position.
-            vit.pos_embed = nn.Parameter(sine_position_encoding(grid, grid, vit.pos_embed.shape[-1], torch.device("cpu"), torch.float32)
-                                         .reshape(1, grid, grid, -1))
+            vit.pos_embed = nn.Parameter(
+                sine_position_encoding(grid, grid, vit.pos_embed.shape[-1], torch.device("cpu"), torch.float32).reshape(1, grid, grid, -1)
+            )
         self.vit = vit
         self.tap_blocks = tuple(tap_blocks)
         self.trainable = trainable
@@ -39,7 +40,7 @@ class ImageEncoder(nn.Module):
     def embed_dim(self) -> int:
         return self.vit.patch_embed.proj.out_channels
 
-    def train(self, mode: bool = True) -> "ImageEncoder":
+    def train(self, mode: bool = True) -> ImageEncoder:
         # A frozen encoder stays in eval mode whatever its parent does.
         return super().train(mode and self.trainable)
 

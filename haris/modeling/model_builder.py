@@ -25,6 +25,7 @@ from haris.modeling.multiply_decoder import MultiplyDecoder
 from haris.modeling.text_encoder import TextEncoder
 from haris.modeling.transformer_mask_decoder import TransformerMaskDecoder
 
+
 def build_model(config: ModelConfig, load_pretrained: bool = False, sizes: EncoderSizes | None = None) -> Haris:
     """Build HARIS from its config. Loading foreign weights is opt-in: with `load_pretrained` the
     SAM and CLIP files the config names are read into the encoders. `sizes`: the encoders' resolved
@@ -78,8 +79,12 @@ def build_text_encoder(config: ModelConfig, clip_config: dict[str, Any] | None =
         act_layer=QuickGELU if clip_config.get("quick_gelu") else nn.GELU,
         norm_layer=LayerNorm,
     )
-    return TextEncoder(tower, pad_id=text_cfg.get("pad_id", 0), trainable=config.text_encoder.trainable,
-                       train_token_embedding=config.text_encoder.train_token_embedding)
+    return TextEncoder(
+        tower,
+        pad_id=text_cfg.get("pad_id", 0),
+        trainable=config.text_encoder.trainable,
+        train_token_embedding=config.text_encoder.train_token_embedding,
+    )
 
 
 def build_fusion(config: FusionConfig, image_dim: int, text_dim: int) -> HierarchicalFusion:
@@ -117,4 +122,3 @@ def build_decoder(config: ModelConfig) -> nn.Module:
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-

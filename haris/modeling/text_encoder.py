@@ -32,7 +32,7 @@ class TextEncoder(nn.Module):
     def output_dim(self) -> int:
         return self.tower.output_dim
 
-    def train(self, mode: bool = True) -> "TextEncoder":
+    def train(self, mode: bool = True) -> TextEncoder:
         return super().train(mode and self.trainable)
 
     def forward(self, text_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

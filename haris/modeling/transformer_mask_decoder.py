@@ -33,4 +33,3 @@ class TransformerMaskDecoder(nn.Module):
         for layer in self.layers:
             queries = layer(queries, query_mask, memory, memory_pos)
         return self.upsampler.mask_logits(vis_tokens, self.mask_embed(queries[:, 0]))
-

@@ -35,9 +35,9 @@ def choose_autocast(recipe: TrainConfig, device: torch.device, cpu: CpuFeatures 
         return AutocastChoice(recipe.mixed_precision, torch.float16, recipe.mixed_precision, f"FP16 autocast on the GPU: {state}")
     if recipe.cpu_bf16 != "auto":
         state = "on" if recipe.cpu_bf16 else "off"
-        return AutocastChoice(bool(recipe.cpu_bf16), torch.bfloat16, False,
-                              f"BF16 autocast on the CPU: {state} (train.cpu_bf16={str(recipe.cpu_bf16).lower()})")
+        return AutocastChoice(
+            bool(recipe.cpu_bf16), torch.bfloat16, False, f"BF16 autocast on the CPU: {state} (train.cpu_bf16={str(recipe.cpu_bf16).lower()})"
+        )
     cpu = cpu or cpu_features()
     verdict = "on: it runs BF16 natively" if cpu.native_bf16 else "off: it has no native BF16, where FP32 is the faster"
-    return AutocastChoice(cpu.native_bf16, torch.bfloat16, False,
-                          f"BF16 autocast on the CPU: {verdict} (train.cpu_bf16=auto; {cpu.summary()})")
+    return AutocastChoice(cpu.native_bf16, torch.bfloat16, False, f"BF16 autocast on the CPU: {verdict} (train.cpu_bf16=auto; {cpu.summary()})")

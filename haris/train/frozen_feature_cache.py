@@ -17,8 +17,8 @@ import torch
 from tqdm import tqdm
 
 from haris.errors import ConfigError, DataError
-from haris.modeling.haris_model import Haris, ImageFeatures
 from haris.image_transforms import preprocess_image
+from haris.modeling.haris_model import Haris, ImageFeatures
 from haris.train.training_samples import MASK_STRIDE
 
 ENCODE_BATCH = 32
@@ -33,14 +33,18 @@ class FrozenFeatureCache:
 
     @classmethod
     def build(
-        cls, model: Haris, dataset: Any, max_gb: float, skip_bad: bool = False,
-        log: Callable[[str], None] = print, progress: bool = True,
-    ) -> "FrozenFeatureCache":
+        cls,
+        model: Haris,
+        dataset: Any,
+        max_gb: float,
+        skip_bad: bool = False,
+        log: Callable[[str], None] = print,
+        progress: bool = True,
+    ) -> FrozenFeatureCache:
         """Encode each distinct image of `dataset.records` once, on the model's device, under no_grad."""
         if model.image_encoder.trainable:
             raise ConfigError(
-                "train.cache_frozen_features needs a frozen image encoder: set image_encoder.trainable=false "
-                "or train.cache_frozen_features=false"
+                "train.cache_frozen_features needs a frozen image encoder: set image_encoder.trainable=false or train.cache_frozen_features=false"
             )
         first_record_of_image = _first_record_of_each_image(dataset.records)
         _check_size(model, len(first_record_of_image), len(dataset.records), max_gb)
@@ -97,8 +101,11 @@ def _encode_images(model: Haris, dataset: Any, records: list, skip_bad: bool, pr
                     raise
                 failed.add(row)
                 image = None
-            pixels.append(torch.zeros(3, size, size) if image is None else
-                          torch.from_numpy(preprocess_image(image, size, preprocess.pixel_mean, preprocess.pixel_std)[0]))
+            pixels.append(
+                torch.zeros(3, size, size)
+                if image is None
+                else torch.from_numpy(preprocess_image(image, size, preprocess.pixel_mean, preprocess.pixel_std)[0])
+            )
         with torch.no_grad():
             for chunk, tap in zip(chunks, model.encode_image(torch.stack(pixels).to(device))):
                 chunk.append(tap.float().cpu())

@@ -26,7 +26,7 @@ def learning_rate(recipe: TrainConfig, epochs_done: float, horizon_epochs: float
         progress = min(1.0, epochs_done / horizon_epochs)
         return recipe.lr * warmup * 0.5 * (1.0 + math.cos(math.pi * progress))
     drops = sum(1 for milestone in _compressed_milestones(recipe, horizon_epochs) if epochs_done > milestone)
-    return recipe.lr * warmup * recipe.lr_drop_factor ** drops
+    return recipe.lr * warmup * recipe.lr_drop_factor**drops
 
 
 def fit_horizon_epochs(recipe: TrainConfig, epochs_done: int, seconds_left: float, seconds_per_epoch: float) -> float:

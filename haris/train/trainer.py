@@ -22,12 +22,12 @@ from tqdm import tqdm
 
 from haris.checkpoint.checkpoint_io import load_checkpoint, save_checkpoint
 from haris.config.run_config import RunConfig
+from haris.distributed_context import DistributedContext
 from haris.errors import TrainingInterrupted
 from haris.evaluation.evaluator import evaluate
 from haris.losses import FocalDiceLoss
 from haris.modeling.model_builder import build_model
 from haris.train.autocast_choice import choose_autocast
-from haris.distributed_context import DistributedContext
 from haris.train.epoch_sampler import EpochSampler
 from haris.train.feature_input_model import FeatureInputModel
 from haris.train.frozen_feature_cache import FrozenFeatureCache
@@ -51,7 +51,13 @@ class TrainingProgress:
 
 class Trainer:
     def __init__(
-        self, run: RunConfig, train_data: Any, val_data: Any, run_dir: Path, context: DistributedContext, show_progress: bool = True,
+        self,
+        run: RunConfig,
+        train_data: Any,
+        val_data: Any,
+        run_dir: Path,
+        context: DistributedContext,
+        show_progress: bool = True,
         resume: bool = False,
     ) -> None:
         """With `resume`, the weights come from the run's `last/` checkpoint (call `restore` for the
@@ -67,8 +73,7 @@ class Trainer:
         self.feature_cache = self._feature_cache()
         self.parallel_model = self._parallel(FeatureInputModel(self.model) if self.feature_cache else self.model)
         # fused: one kernel over all parameters instead of several small ops per tensor (~4% of a tiny CPU step)
-        self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay,
-                                          fused=True)
+        self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay, fused=True)
         self.autocast = choose_autocast(self.recipe, context.device)
         context.log(self.autocast.reason)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast.grad_scaler)
@@ -82,8 +87,9 @@ class Trainer:
     def _feature_cache(self) -> FrozenFeatureCache | None:
         if not self.recipe.cache_frozen_features:
             return None
-        return FrozenFeatureCache.build(self.model, self.train_data, self.recipe.feature_cache_max_gb, self.recipe.skip_bad_data,
-                                        self.context.log, self.show_progress)
+        return FrozenFeatureCache.build(
+            self.model, self.train_data, self.recipe.feature_cache_max_gb, self.recipe.skip_bad_data, self.context.log, self.show_progress
+        )
 
     def _parallel(self, model: torch.nn.Module) -> torch.nn.Module:
         if not self.context.distributed:
@@ -97,7 +103,11 @@ class Trainer:
         cached_records = self.feature_cache.cached_records() if self.feature_cache else None
         samples = TrainingSamples(self.train_data, self.run.model, self.recipe.seed, self.recipe.skip_bad_data, cached_records)
         loader = DataLoader(
-            samples, batch_size=per_process, sampler=sampler, num_workers=self.recipe.workers, collate_fn=collate_samples,
+            samples,
+            batch_size=per_process,
+            sampler=sampler,
+            num_workers=self.recipe.workers,
+            collate_fn=collate_samples,
             pin_memory=self.context.device.type == "cuda",
             generator=torch.Generator(),  # its own: loader seeds must not draw from the global RNG a resume restores
         )
@@ -152,7 +162,9 @@ class Trainer:
             self.progress.step += 1
             self.progress.batch_in_epoch += 1
             if self.progress.step % LOG_EVERY_STEPS == 0 and losses:
-                self.log.write(step=self.progress.step, epoch=self.progress.epoch, loss=sum(losses) / len(losses), lr=self.optimizer.param_groups[0]["lr"])
+                self.log.write(
+                    step=self.progress.step, epoch=self.progress.epoch, loss=sum(losses) / len(losses), lr=self.optimizer.param_groups[0]["lr"]
+                )
                 losses = []
             if self._should_stop(start):
                 return False
@@ -170,8 +182,10 @@ class Trainer:
         # Every process takes rank 0's measurement, so their learning rates stay equal.
         self.progress.horizon_epochs = self.context.gather_objects(horizon)[0]
         if self.progress.horizon_epochs < self.recipe.epochs <= fitted:  # said when it falls short of a full schedule, not every refit
-            self.context.log(f"the time limit leaves room for about {self.progress.horizon_epochs:.1f} of "
-                             f"{self.recipe.epochs} epochs: the learning-rate schedule is compressed to fit")
+            self.context.log(
+                f"the time limit leaves room for about {self.progress.horizon_epochs:.1f} of "
+                f"{self.recipe.epochs} epochs: the learning-rate schedule is compressed to fit"
+            )
 
     def _horizon_epochs(self) -> float:
         return self.progress.horizon_epochs or float(self.recipe.epochs)  # 0 until a time limit fits one
@@ -207,8 +221,14 @@ class Trainer:
     def _validate_and_save(self) -> dict[str, Any]:
         self.context.average_buffers(self.model)
         self.model.eval()
-        result = evaluate(self.model, self.val_data, self.context, max_expressions=self.recipe.max_eval_expressions,
-                          skip_bad=self.recipe.skip_bad_data, progress=self.show_progress)
+        result = evaluate(
+            self.model,
+            self.val_data,
+            self.context,
+            max_expressions=self.recipe.max_eval_expressions,
+            skip_bad=self.recipe.skip_bad_data,
+            progress=self.show_progress,
+        )
         metrics = result.metrics
         self.log.write(step=self.progress.step, epoch=self.progress.epoch, **{f"val_{k}": v for k, v in _flatten(metrics).items()})
         improved = metrics["mean_iou"] > self.progress.best_mean_iou
@@ -228,12 +248,15 @@ class Trainer:
     def _state_bytes(self) -> bytes:
         self.progress.elapsed_seconds = time.monotonic() - self.started
         buffer = io.BytesIO()
-        torch.save({
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "progress": asdict(self.progress),
-            "torch_rng": torch.get_rng_state(),
-        }, buffer)
+        torch.save(
+            {
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "progress": asdict(self.progress),
+                "torch_rng": torch.get_rng_state(),
+            },
+            buffer,
+        )
         return buffer.getvalue()
 
     def _request_stop(self, signum: int, frame: Any) -> None:

@@ -14,8 +14,8 @@ from haris.config.config_io import config_from_dict, config_to_dict
 from haris.config.run_config import RunConfig
 from haris.cpu_features import cpu_features
 from haris.data.dataset_source import DatasetSource
-from haris.errors import HarisError
 from haris.distributed_context import DistributedContext
+from haris.errors import HarisError
 from haris.train.trainer import LAST, Trainer
 
 RUN_FILE = "run.json"
@@ -62,9 +62,14 @@ def _record_session(run_dir: Path, trainer: Trainer, resumed: bool) -> None:
     another CPU, where `train.cpu_bf16=auto` can resolve differently."""
     path = run_dir / RUN_FILE
     record = json.loads(path.read_text(encoding="utf-8"))
-    session = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "resumed": resumed,
-               "device": str(trainer.context.device), "processes": trainer.context.world_size, "cpu": cpu_features().summary(),
-               **trainer.autocast.record()}
+    session = {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "resumed": resumed,
+        "device": str(trainer.context.device),
+        "processes": trainer.context.world_size,
+        "cpu": cpu_features().summary(),
+        **trainer.autocast.record(),
+    }
     record.setdefault("sessions", []).append(session)
     write_json_atomically(path, record)
 

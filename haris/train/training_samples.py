@@ -27,9 +27,7 @@ class TrainingSamples(Dataset):
     sample (the target, the tokens) is then the same every epoch, so it is memoized too.
     """
 
-    def __init__(
-        self, dataset: Any, config: ModelConfig, seed: int = 0, skip_bad: bool = False, cached_records: torch.Tensor | None = None
-    ) -> None:
+    def __init__(self, dataset: Any, config: ModelConfig, seed: int = 0, skip_bad: bool = False, cached_records: torch.Tensor | None = None) -> None:
         self.dataset, self.config, self.seed, self.skip_bad = dataset, config, seed, skip_bad
         self.cached_records = cached_records
         self.tokenizer = TextTokenizer(config)

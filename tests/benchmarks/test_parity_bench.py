@@ -16,10 +16,10 @@ from tiny_models import build_tiny
 from haris.bench_commands import add_bench_commands
 from haris.benchmarks.bundle_source import source_checkpoint
 from haris.benchmarks.parity_bench import run_parity
+from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, judge
 from haris.checkpoint import save_checkpoint
 from haris.checkpoint.checkpoint_io import read_checkpoint_meta
 from haris.data.dataset_source import DatasetSource
-from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, judge
 from haris.data.synthetic.synthetic_writer import write_synthetic_dataset
 from haris.errors import HarisError
 from haris.file_digest import file_sha256
@@ -51,8 +51,9 @@ def perturbed_bundle(bundle: Path, out: Path) -> Path:
 
 
 def test_an_honest_bundle_passes_and_reports_every_stage(tiny_checkpoint, tiny_bundle, synthetic_data, tmp_path):
-    report = run_parity(tiny_checkpoint, tiny_bundle, DatasetSource(synthetic_data, "val"), "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
-                        out=tmp_path, threads=1)
+    report = run_parity(
+        tiny_checkpoint, tiny_bundle, DatasetSource(synthetic_data, "val"), "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16", out=tmp_path, threads=1
+    )
     assert report["passed"], report["failures"]
     assert set(report["backends"]) == {"onnxruntime:fp32", "onnxruntime:fp16"}
     assert "tensorrt:fp16" in report["skipped"]  # no GPU here, or no engines in the tiny bundle
@@ -73,8 +74,24 @@ def test_a_perturbed_decoder_fails_the_command_which_names_it(tiny_checkpoint, t
     parser = argparse.ArgumentParser()
     add_bench_commands(parser.add_subparsers())
     out = tmp_path / "report"
-    args = parser.parse_args(["bench", "parity", "--bundle", str(bundle), "--data", str(synthetic_data),  # its own checkpoint
-                              "--split", "val", "--backends", "onnxruntime:fp32", "--threads", "1", "--out", str(out)])
+    args = parser.parse_args(
+        [
+            "bench",
+            "parity",
+            "--bundle",
+            str(bundle),
+            "--data",
+            str(synthetic_data),  # its own checkpoint
+            "--split",
+            "val",
+            "--backends",
+            "onnxruntime:fp32",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     with pytest.raises(HarisError, match="stage decoder output mask_logits"):
         args.run(args)
     report = json.loads((out / "parity.json").read_text())

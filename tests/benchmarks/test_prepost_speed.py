@@ -22,5 +22,5 @@ def test_table_totals_and_ratios():
 
 def test_inputs_have_the_runtime_shapes_and_types():
     image, logits = photo_like_image(30, 40), object_logits(64)
-    assert image.shape == (30, 40, 3) and image.dtype == np.uint8 and 0 < image.std()
+    assert image.shape == (30, 40, 3) and image.dtype == np.uint8 and image.std() > 0
     assert logits.shape == (16, 16) and logits.dtype == np.float32 and (logits > 0).any() and (logits < 0).any()

@@ -13,15 +13,26 @@ from haris.benchmarks.bench_backends import BackendSpec, parse_backends
 from haris.benchmarks.compute_peak import peak_for
 from haris.benchmarks.speed_bench import run_speed
 from haris.benchmarks.speed_worker import DeviceMemory, peak_rss_mib, rss_mib, speed_inputs, summarize_passes
-from haris.runtime.stage_clock import PIPELINE_STAGES as STAGE_NAMES
-from haris.runtime.stage_clock import HostClock
 from haris.cpu_features import parse_cpuinfo
 from haris.errors import HarisError
+from haris.runtime.stage_clock import PIPELINE_STAGES as STAGE_NAMES
+from haris.runtime.stage_clock import HostClock
 
 
 def test_two_backends_two_shapes_one_iteration(tiny_checkpoint, tiny_bundle, tmp_path):
-    report = run_speed(tiny_checkpoint, tiny_bundle, "torch:fp32,onnxruntime:fp32,tensorrt:fp16", batches=(1, 2),
-                       expressions_per_image=(3,), threads=1, iterations=2, warmup=1, out=tmp_path, image_shape=(60, 80), matmul_size=128)
+    report = run_speed(
+        tiny_checkpoint,
+        tiny_bundle,
+        "torch:fp32,onnxruntime:fp32,tensorrt:fp16",
+        batches=(1, 2),
+        expressions_per_image=(3,),
+        threads=1,
+        iterations=2,
+        warmup=1,
+        out=tmp_path,
+        image_shape=(60, 80),
+        matmul_size=128,
+    )
     assert set(report["backends"]) == {"torch:fp32", "onnxruntime:fp32"} and "tensorrt:fp16" in report["skipped"]
     assert report["compute"]["encoder_flops_per_image"] > 0 and min(report["compute"]["matmul_peaks"].values()) > 0
     for result in report["backends"].values():

@@ -37,7 +37,18 @@ def test_cuda_source_compiles_for_two_architectures(source, tmp_path):
     if nvcc is None:
         pytest.skip("nvcc not found (no CUDA toolkit on PATH or in CUDA_HOME)")
     archs = ["-gencode=arch=compute_75,code=sm_75", "-gencode=arch=compute_90,code=sm_90"]
-    command = [nvcc, "-c", "-std=c++17", "--fmad=false", "-Xcompiler", "-fPIC,-ffp-contract=off", *archs, str(SOURCES / source), "-o", str(tmp_path / "kernel.o")]
+    command = [
+        nvcc,
+        "-c",
+        "-std=c++17",
+        "--fmad=false",
+        "-Xcompiler",
+        "-fPIC,-ffp-contract=off",
+        *archs,
+        str(SOURCES / source),
+        "-o",
+        str(tmp_path / "kernel.o"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

@@ -74,7 +74,11 @@ def test_mask_alone_by_default_and_from_any_float_logits():
 
 @pytest.mark.parametrize(
     "logits, resized, original",
-    [(np.zeros((1, 16, 16), np.float32), (64, 64), (64, 64)), (np.zeros((16, 16), np.float32), (65, 64), (64, 64)), (np.zeros((16, 16), np.float32), (64, 64), (0, 64))],
+    [
+        (np.zeros((1, 16, 16), np.float32), (64, 64), (64, 64)),
+        (np.zeros((16, 16), np.float32), (65, 64), (64, 64)),
+        (np.zeros((16, 16), np.float32), (64, 64), (0, 64)),
+    ],
 )
 def test_impossible_sizes_are_refused(logits, resized, original):
     with pytest.raises(ValueError):

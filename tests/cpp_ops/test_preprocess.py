@@ -17,7 +17,22 @@ needs_kernels = pytest.mark.skipif(cpp_ops.BACKEND != "cpp", reason="the C++ ker
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 # 1x1, a row, a column, tiny and odd sizes, both orientations, and tall ones that Pillow 13 resizes
 # vertically first; every image size S upscales some of them and downscales others.
-SHAPES = [(1, 1), (1, 100), (100, 1), (2, 3), (7, 5), (33, 17), (480, 640), (640, 480), (1000, 333), (333, 1000), (1000, 20), (64, 64), (63, 64), (257, 3)]
+SHAPES = [
+    (1, 1),
+    (1, 100),
+    (100, 1),
+    (2, 3),
+    (7, 5),
+    (33, 17),
+    (480, 640),
+    (640, 480),
+    (1000, 333),
+    (333, 1000),
+    (1000, 20),
+    (64, 64),
+    (63, 64),
+    (257, 3),
+]
 
 
 def noise_image(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -87,7 +102,9 @@ def test_horizontal_first_order_matches_older_pillow():
     np.testing.assert_array_equal(actual[:, :height, :width], expected)
 
 
-@pytest.mark.parametrize("image", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8), np.zeros((0, 4, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "image", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8), np.zeros((0, 4, 3), np.uint8)]
+)
 def test_anything_but_a_non_empty_uint8_rgb_image_is_refused(image):
     with pytest.raises(ValueError, match="expected a"):
         cpp_ops.preprocess_image(image, 64, MEAN, STD)

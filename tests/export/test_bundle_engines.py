@@ -71,7 +71,12 @@ def test_profiles_follow_the_limits_of_the_manifest(built_bundle):
 
 
 def test_stage_profile_of_named_axes():
-    graph = GraphSpec("fusion.fp16.onnx", "0" * 64, (TensorSpec("image_feats_1", "float32", ("N", 32, 4, 4)), TensorSpec("word_feats", "float32", ("B", "L", 32))), ())
+    graph = GraphSpec(
+        "fusion.fp16.onnx",
+        "0" * 64,
+        (TensorSpec("image_feats_1", "float32", ("N", 32, 4, 4)), TensorSpec("word_feats", "float32", ("B", "L", 32))),
+        (),
+    )
     profile = stage_profile("fusion", graph, {"N": 2, "B": 6, "L": 17})
     assert profile["image_feats_1"] == ((1, 32, 4, 4), (1, 32, 4, 4), (6, 32, 4, 4))  # N is 1 or B, never max_batch
     assert profile["word_feats"] == ((1, 1, 32), (4, 17, 32), (6, 17, 32))
@@ -137,7 +142,12 @@ def test_timing_cache_file_is_written_then_reused(tiny_bundle, tmp_path, monkeyp
 def test_a_graph_tensorrt_cannot_parse_fails_with_the_node_named(tmp_path):
     onnx = pytest.importorskip("onnx")
     node = onnx.helper.make_node("Unique", ["x"], ["y"], name="uniq")
-    graph = onnx.helper.make_graph([node], "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [4])], [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)])
+    graph = onnx.helper.make_graph(
+        [node],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [4])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+    )
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)]), tmp_path / "unique.onnx")
     with pytest.raises(ExportError, match=r"cannot parse unique.onnx: node 0 'uniq' \(Unique\): UNSUPPORTED_NODE"):
         EngineBuilder(tensorrt_rtx, "tensorrt_rtx").build(tmp_path / "unique.onnx", {"x": ((4,), (4,), (4,))})

@@ -41,7 +41,9 @@ def test_a_clean_graph_has_no_findings():
 def test_nonzero_is_a_data_dependent_shape():
     nodes = [helper.make_node("NonZero", ["x"], ["i"], name="nz"), helper.make_node("Cast", ["i"], ["y"], name="cast", to=TensorProto.INT32)]
     model = model_of(nodes, [tensor("x")], [tensor("y", TensorProto.INT32, (2, "R"))])
-    assert check_tensorrt_compatibility(model) == [TensorRTCompatFinding("data_dependent_shape", "node nz (NonZero)", "its output shape depends on tensor values")]
+    assert check_tensorrt_compatibility(model) == [
+        TensorRTCompatFinding("data_dependent_shape", "node nz (NonZero)", "its output shape depends on tensor values")
+    ]
 
 
 def test_unsupported_and_custom_domain_ops_are_flagged():
@@ -54,7 +56,10 @@ def test_unsupported_and_custom_domain_ops_are_flagged():
 
 
 def test_int64_and_double_at_the_boundaries_are_flagged():
-    nodes = [helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.INT64), helper.make_node("Cast", ["x"], ["z"], name="wide", to=TensorProto.DOUBLE)]
+    nodes = [
+        helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.INT64),
+        helper.make_node("Cast", ["x"], ["z"], name="wide", to=TensorProto.DOUBLE),
+    ]
     model = model_of(nodes, [tensor("x")], [tensor("y", TensorProto.INT64), tensor("z", TensorProto.DOUBLE)])
     findings = check_tensorrt_compatibility(model)
     assert kinds(findings) == ["boundary_dtype", "boundary_dtype"]
@@ -72,9 +77,13 @@ def test_mixed_operand_types_are_a_type_error():
 def test_ops_inside_subgraphs_and_local_functions_are_checked():
     body = helper.make_graph([helper.make_node("Unique", ["x"], ["u"], name="inner")], "then", [], [tensor("u")])
     branch = helper.make_node("If", ["c"], ["y"], name="branch", then_branch=body, else_branch=body)
-    function = helper.make_function("local", "Twice", ["a"], ["b"], [helper.make_node("Det", ["a"], ["b"], name="in_function")], [helper.make_opsetid("", 18)])
+    function = helper.make_function(
+        "local", "Twice", ["a"], ["b"], [helper.make_node("Det", ["a"], ["b"], name="in_function")], [helper.make_opsetid("", 18)]
+    )
     call = helper.make_node("Twice", ["x"], ["z"], name="call", domain="local")
-    model = model_of([branch, call], [tensor("c", TensorProto.BOOL, ()), tensor("x", shape=(3, 3))], [tensor("y"), tensor("z", shape=())], functions=[function])
+    model = model_of(
+        [branch, call], [tensor("c", TensorProto.BOOL, ()), tensor("x", shape=(3, 3))], [tensor("y"), tensor("z", shape=())], functions=[function]
+    )
     findings = [finding for finding in check_tensorrt_compatibility(model) if finding.kind != "type_error"]
     assert sorted(finding.where for finding in findings) == ["node in_function (Det)", "node inner (Unique)", "node inner (Unique)"]
 
@@ -83,4 +92,7 @@ def test_an_opset_outside_the_parser_range_is_flagged_and_formatted():
     model = model_of([helper.make_node("Relu", ["x"], ["y"], name="relu")], [tensor("x")], [tensor("y")], opset=7)
     findings = check_tensorrt_compatibility(model)
     assert kinds(findings) == ["opset"]
-    assert format_findings(findings, "old.onnx") == "old.onnx: 1 TensorRT finding\n  - opset: model: default-domain opset 7 is outside 9..24, what TensorRT 10's parser reads"
+    assert (
+        format_findings(findings, "old.onnx")
+        == "old.onnx: 1 TensorRT finding\n  - opset: model: default-domain opset 7 is outside 9..24, what TensorRT 10's parser reads"
+    )

@@ -15,8 +15,10 @@ SAPPHIRE_RAPIDS = "model name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512_vnni
 GRAVITON3 = "processor\t: 0\nFeatures\t: fp asimd asimddp bf16 i8mm sve\nCPU part\t: 0xd40\n"
 
 
-@pytest.mark.parametrize(("cpuinfo", "bf16", "int8"), [(ZEN3, False, False), (ZEN4, True, True), (SAPPHIRE_RAPIDS, True, True),
-                                                      (GRAVITON3, True, True), ("", False, False)])
+@pytest.mark.parametrize(
+    ("cpuinfo", "bf16", "int8"),
+    [(ZEN3, False, False), (ZEN4, True, True), (SAPPHIRE_RAPIDS, True, True), (GRAVITON3, True, True), ("", False, False)],
+)
 def test_native_bf16_and_int8_dot_products_come_from_the_flags(cpuinfo, bf16, int8):
     features = parse_cpuinfo(cpuinfo)
     assert (features.native_bf16, features.int8_dot_product) == (bf16, int8)

@@ -11,8 +11,8 @@ from segment_anything import build_sam_vit_b
 from segment_anything.modeling.image_encoder import ImageEncoderViT
 from tiny_models import SENTENCES, random_image
 
-from haris.modeling.foreign_weights import load_clip_text_weights, load_sam_weights
 from haris.config import load_model_config
+from haris.modeling.foreign_weights import load_clip_text_weights, load_sam_weights
 from haris.modeling.image_encoder import resize_pos_embed
 from haris.modeling.model_builder import build_image_encoder, build_text_encoder
 
@@ -31,8 +31,15 @@ def block_outputs(sam_encoder: ImageEncoderViT, image: torch.Tensor) -> list[tor
 def test_tiny_taps_equal_sam_block_outputs(tmp_path):
     torch.manual_seed(0)
     sam_encoder = ImageEncoderViT(
-        img_size=256, embed_dim=32, depth=3, num_heads=2, global_attn_indexes=(2,), window_size=4,
-        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), use_rel_pos=True, rel_pos_zero_init=False,
+        img_size=256,
+        embed_dim=32,
+        depth=3,
+        num_heads=2,
+        global_attn_indexes=(2,),
+        window_size=4,
+        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+        use_rel_pos=True,
+        rel_pos_zero_init=False,
     ).eval()
     torch.nn.init.normal_(sam_encoder.pos_embed, std=0.1)
     torch.save(sam_encoder.state_dict(), tmp_path / "encoder_only.pth")

@@ -7,9 +7,9 @@ import pickle
 import pytest
 import torch
 
-from haris.modeling.foreign_weights import load_clip_text_weights, load_sam_weights, read_state_dict
 from haris.config import load_model_config
 from haris.errors import CheckpointError, ConfigError
+from haris.modeling.foreign_weights import load_clip_text_weights, load_sam_weights, read_state_dict
 from haris.modeling.model_builder import build_image_encoder, build_text_encoder
 
 

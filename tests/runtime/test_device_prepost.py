@@ -14,12 +14,12 @@ from simulated_device import HostKernels, SimulatedTensorRT, read, simulate_devi
 import haris.cpp_ops as cpp_ops
 from haris.cpp_ops import reference_ops
 from haris.errors import HarisError
+from haris.image_transforms import resized_shape
 from haris.runtime import cuda_memory, device_prepost
+from haris.runtime.cuda_stream_backend import CudaStreamBackend
 from haris.runtime.device_prepost import DevicePrepost, check_mask_logits, cuda_kernels
 from haris.runtime.device_tensor import DeviceTensor
-from haris.image_transforms import resized_shape
 from haris.runtime.predictor import Predictor, PreprocessSettings
-from haris.runtime.cuda_stream_backend import CudaStreamBackend
 from haris.runtime.stage_backend import StageBackend
 
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)

@@ -114,8 +114,10 @@ def test_cmyk_jpeg_gives_rgb_colours():
 
 @pytest.mark.parametrize(
     "values, expected",
-    [([0, 257, 4000, 32896, 65535], [0, 1, 15, 128, 255]),
-     ([0, 100, 200, 255, 90], [0, 0, 0, 0, 0])],  # a dark 16-bit image is dark, not read as 8-bit
+    [
+        ([0, 257, 4000, 32896, 65535], [0, 1, 15, 128, 255]),
+        ([0, 100, 200, 255, 90], [0, 0, 0, 0, 0]),
+    ],  # a dark 16-bit image is dark, not read as 8-bit
 )
 def test_16_bit_png_is_scaled_to_8_bits(values, expected):
     data = encode_image(Image.fromarray(np.array([values], dtype=np.uint16)), "PNG")

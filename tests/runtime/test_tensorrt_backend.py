@@ -42,7 +42,12 @@ def test_matching_engines_pass_the_sidecar_check():
 @pytest.mark.parametrize(
     "sidecar, version, gpu, reason",
     [
-        (RTX_SIDECAR, "1.8.0.1", RTX_4090, "with tensorrt_rtx 1.7.1.116 ahead of time without a GPU .* has tensorrt_rtx 1.8.0.1 and NVIDIA GeForce RTX 4090"),
+        (
+            RTX_SIDECAR,
+            "1.8.0.1",
+            RTX_4090,
+            "with tensorrt_rtx 1.7.1.116 ahead of time without a GPU .* has tensorrt_rtx 1.8.0.1 and NVIDIA GeForce RTX 4090",
+        ),
         (RTX_SIDECAR, "1.7.1.116", None, "this machine has tensorrt_rtx 1.7.1.116 and no CUDA GPU: TensorRT engines need a CUDA GPU"),
         (RTX_SIDECAR, "1.7.1.116", H100, r"for compute capability 8.0, 8.6, 8.9, 12.0 and later.*no kernels for compute capability 9.0"),
         (TRT_SIDECAR, "10.13.0.35", RTX_4090, r"on NVIDIA H100 80GB HBM3 \(compute capability 9.0\).*NVIDIA GeForce RTX 4090"),

@@ -50,7 +50,11 @@ def test_predictor_and_cli_run_without_torch(tmp_path, tiny_bundle):
     image.write_bytes(encode_image(pixels, "PNG"))
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tiny_bundle), str(image), str(tmp_path), json.dumps(EXPRESSIONS)],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])

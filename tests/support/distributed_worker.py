@@ -11,8 +11,8 @@ from toy_dataset import ToyDataset
 
 from haris.checkpoint import load_checkpoint
 from haris.config import load_run_config
-from haris.evaluation.evaluator import evaluate
 from haris.distributed_context import DistributedContext
+from haris.evaluation.evaluator import evaluate
 from haris.train.trainer import Trainer
 
 

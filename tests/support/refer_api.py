@@ -24,8 +24,7 @@ def refer_get_mask(segmentation: object, height: int, width: int) -> np.ndarray:
     if type(segmentation[0]) is list:  # noqa: E721 - getMask's own test; a dict raises KeyError: 0 here
         rles = coco_mask.frPyObjects(segmentation, height, width)
     else:
-        rles = [coco_mask.frPyObjects(part, height, width) if isinstance(part["counts"], list) else _as_bytes(part)
-                for part in segmentation]
+        rles = [coco_mask.frPyObjects(part, height, width) if isinstance(part["counts"], list) else _as_bytes(part) for part in segmentation]
     return np.sum(coco_mask.decode(rles), axis=2).astype(np.uint8)
 
 

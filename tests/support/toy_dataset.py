@@ -29,7 +29,9 @@ class ToyDataset:
         for ref_id in range(size):
             colour = list(COLOURS)[ref_id % len(COLOURS)]
             top, left = int(rng.integers(0, height - 20)), int(rng.integers(0, width - 20))
-            self.records.append(ToyRecord(ref_id, f"{ref_id}.png", height, width, (f"the {colour} square", f"{colour} one"), (top, left, 16, 16), colour))
+            self.records.append(
+                ToyRecord(ref_id, f"{ref_id}.png", height, width, (f"the {colour} square", f"{colour} one"), (top, left, 16, 16), colour)
+            )
         self.expressions = [(i, j) for i, record in enumerate(self.records) for j in range(len(record.sentences))]
 
     def load_image(self, record: ToyRecord) -> np.ndarray:

@@ -69,9 +69,7 @@ class ExpressionWriter:
     def _matching(self, attributes: tuple[tuple[str, str], ...]) -> list[int]:
         """The objects that have all the stated attributes."""
         if attributes not in self._matches:
-            self._matches[attributes] = [
-                i for i, o in enumerate(self.objects) if all(o.attribute(name) == value for name, value in attributes)
-            ]
+            self._matches[attributes] = [i for i, o in enumerate(self.objects) if all(o.attribute(name) == value for name, value in attributes)]
         return self._matches[attributes]
 
     def _expressions(self, target: int, landmarks: dict[int, Description], rng: np.random.Generator) -> list[str]:
@@ -106,10 +104,7 @@ class ExpressionWriter:
     def _landmark(self, index: int, rng: np.random.Generator) -> Description | None:
         """A shortest attribute-only description that picks this object, if any (chosen at random)."""
         for count in range(1, len(ATTRIBUTES) + 1):
-            unique = [
-                Description(tuple((name, self.objects[index].attribute(name)) for name in names))
-                for names in combinations(ATTRIBUTES, count)
-            ]
+            unique = [Description(tuple((name, self.objects[index].attribute(name)) for name in names)) for names in combinations(ATTRIBUTES, count)]
             unique = [description for description in unique if self.resolve(description) == index]
             if unique:
                 return unique[int(rng.integers(len(unique)))]

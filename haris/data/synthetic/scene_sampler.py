@@ -36,10 +36,7 @@ class SceneSampler:
         count = int(rng.integers(_MIN_OBJECTS, _MAX_OBJECTS + 1))
         colours = rng.choice(list(COLOURS), size=int(rng.integers(1, 4)), replace=False)
         shapes = rng.choice(SHAPES, size=int(rng.integers(1, 4)), replace=False)
-        return [
-            (str(rng.choice(shapes)), str(rng.choice(colours)), str(rng.choice(list(SIZES))))
-            for _ in range(count)
-        ]
+        return [(str(rng.choice(shapes)), str(rng.choice(colours)), str(rng.choice(list(SIZES)))) for _ in range(count)]
 
     def _place(self, attributes: list[tuple[str, str, str]], rng: np.random.Generator) -> list[SceneObject]:
         """Objects at free spots, big ones first (they are the hardest to fit); one with no spot is dropped."""
@@ -54,9 +51,7 @@ class SceneSampler:
         order = rng.permutation(len(placed))  # so that big objects are not always listed first
         return [placed[i] for i in order]
 
-    def _free_spot(
-        self, radius: float, placed: list[SceneObject], rng: np.random.Generator
-    ) -> tuple[float, float] | None:
+    def _free_spot(self, radius: float, placed: list[SceneObject], rng: np.random.Generator) -> tuple[float, float] | None:
         low, high = radius + self.gap, self.image_size - radius - self.gap
         for _ in range(_PLACEMENT_TRIES):
             x, y = float(rng.uniform(low, high)), float(rng.uniform(low, high))

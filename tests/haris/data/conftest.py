@@ -57,9 +57,16 @@ def fixture_content() -> dict:
 
 def _ref(ref_id: int, ann_id: int, image_id: int, split: str, sentences: list[dict]) -> dict:
     # The ref's own file_name names a file that does not exist, as RefCOCO's do.
-    return {"ref_id": ref_id, "ann_id": ann_id, "image_id": image_id, "split": split, "sentences": sentences,
-            "sent_ids": [s["sent_id"] for s in sentences], "category_id": 1,
-            "file_name": f"COCO_train2014_{image_id:012d}_{ref_id}.jpg"}
+    return {
+        "ref_id": ref_id,
+        "ann_id": ann_id,
+        "image_id": image_id,
+        "split": split,
+        "sentences": sentences,
+        "sent_ids": [s["sent_id"] for s in sentences],
+        "category_id": 1,
+        "file_name": f"COCO_train2014_{image_id:012d}_{ref_id}.jpg",
+    }
 
 
 def write_refer_folder(folder: Path, content: dict) -> Path:

@@ -38,13 +38,9 @@ BAD_REFS = {  # case: (edit, reason counted when skipping, error message)
     "polygon of two points": (set_segmentation([[1, 1, 4, 4]]), EMPTY, WHERE + " has an empty segmentation"),
     "zero-area list RLE": (set_segmentation({"size": [6, 7], "counts": [42]}), EMPTY, WHERE),
     "zero-area string RLE": (set_segmentation({"size": [6, 7], "counts": "Z1"}), EMPTY, WHERE),
-    "RLE of another size": (
-        set_segmentation({"size": [7, 6], "counts": [42]}), "malformed segmentation", WHERE + r" .*RLE size \[7, 6\]"
-    ),
+    "RLE of another size": (set_segmentation({"size": [7, 6], "counts": [42]}), "malformed segmentation", WHERE + r" .*RLE size \[7, 6\]"),
     "no sentences": (set_sentences(), "no sentences", r"refs\(unc\)\.p: ref 3 has no sentences"),
-    "unknown annotation": (
-        set_ann_id, "unknown annotation or image", r"instances\.json has no annotation 999, which ref 3 names"
-    ),
+    "unknown annotation": (set_ann_id, "unknown annotation or image", r"instances\.json has no annotation 999, which ref 3 names"),
 }
 
 

@@ -35,13 +35,11 @@ def test_train_split_records_sentences_and_counts_line(refer_folder):
 
 def test_record_takes_file_name_and_size_from_instances_not_from_the_ref(refer_folder):
     record = load(refer_folder, "testA")[0].records[0]
-    assert record == ReferRecord(3, 201, 2, "def.png", 6, 7, ("small blob", "blob on the left"),
-                                 {"size": [6, 7], "counts": [7, 2, 4, 3, 26]})
+    assert record == ReferRecord(3, 201, 2, "def.png", 6, 7, ("small blob", "blob on the left"), {"size": [6, 7], "counts": [7, 2, 4, 3, 26]})
 
 
 def test_every_split_holds_its_refs(refer_folder):
-    refs_by_split = {split: [r.ref_id for r in load(refer_folder, split)[0].records]
-                     for split in ("train", "val", "testA", "testB")}
+    refs_by_split = {split: [r.ref_id for r in load(refer_folder, split)[0].records] for split in ("train", "val", "testA", "testB")}
     assert refs_by_split == {"train": [1, 5], "val": [2], "testA": [3], "testB": [4]}
 
 
@@ -53,58 +51,66 @@ def test_unknown_split_lists_the_splits_present(refer_folder):
 def test_overlapping_polygon_parts_are_one_union(refer_folder):
     dataset = load(refer_folder, "train")[0]
     mask = dataset.load_mask(dataset.records[0])
-    expected = mask_from_rows([
-        "..........",
-        ".####.....",
-        ".######...",
-        ".######...",
-        "...####...",
-        "...####...",
-        "..........",
-        "..........",
-    ])
+    expected = mask_from_rows(
+        [
+            "..........",
+            ".####.....",
+            ".######...",
+            ".######...",
+            "...####...",
+            "...####...",
+            "..........",
+            "..........",
+        ]
+    )
     assert mask.dtype == bool and mask.shape == (8, 10)
     np.testing.assert_array_equal(mask, expected)
 
 
 def test_separate_polygons_make_one_object(refer_folder):
     dataset = load(refer_folder, "val")[0]
-    expected = mask_from_rows([
-        "........##",
-        "........##",
-        "..........",
-        "..........",
-        "..........",
-        "..........",
-        "##........",
-        "##........",
-    ])
+    expected = mask_from_rows(
+        [
+            "........##",
+            "........##",
+            "..........",
+            "..........",
+            "..........",
+            "..........",
+            "##........",
+            "##........",
+        ]
+    )
     np.testing.assert_array_equal(dataset.load_mask(dataset.records[0]), expected)
 
 
 def test_uncompressed_rle_with_counts_list(refer_folder):
     dataset = load(refer_folder, "testA")[0]
-    expected = mask_from_rows([
-        ".......",
-        ".##....",
-        ".##....",
-        "..#....",
-        ".......",
-        ".......",
-    ])
+    expected = mask_from_rows(
+        [
+            ".......",
+            ".##....",
+            ".##....",
+            "..#....",
+            ".......",
+            ".......",
+        ]
+    )
     np.testing.assert_array_equal(dataset.load_mask(dataset.records[0]), expected)
 
 
 def test_compressed_rle_with_counts_string(refer_folder):
     dataset = load(refer_folder, "testB")[0]
-    expected = mask_from_rows([
-        ".......",
-        ".......",
-        ".......",
-        "....###",
-        "....###",
-        ".......",
-    ])
+    expected = mask_from_rows(
+        [
+            ".......",
+            ".......",
+            ".......",
+            "....###",
+            "....###",
+            ".......",
+        ]
+    )
     np.testing.assert_array_equal(dataset.load_mask(dataset.records[0]), expected)
 
 

@@ -43,7 +43,7 @@ def test_python3_bytes_at_protocol_2_become_str(tmp_path):
 
 def test_sentences_of_byte_strings_read_as_utf8_text(edited_refer_folder):
     def to_bytes(content):
-        content["refs"][2]["sentences"] = [{b"sent": "café table".encode("utf-8"), b"sent_id": 4}]
+        content["refs"][2]["sentences"] = [{b"sent": "café table".encode(), b"sent_id": 4}]
 
     dataset = ReferDataset(edited_refer_folder(to_bytes), "testA", log=lambda line: None)
     assert dataset.records[0].sentences == ("café table",)
@@ -57,10 +57,13 @@ def test_hostile_pickle_is_refused_and_runs_nothing(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("payload", [
-    pickle.dumps(print, protocol=2),  # a harmless-looking builtin is still a global
-    b"\x80\x02c_codecs\nencode\nq\x00X\x03\x00\x00\x00abcq\x01X\x04\x00\x00\x00zlibq\x02\x86q\x03Rq\x04.",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps(print, protocol=2),  # a harmless-looking builtin is still a global
+        b"\x80\x02c_codecs\nencode\nq\x00X\x03\x00\x00\x00abcq\x01X\x04\x00\x00\x00zlibq\x02\x86q\x03Rq\x04.",
+    ],
+)
 def test_every_other_global_is_refused(tmp_path, payload):
     path = tmp_path / "refs(unc).p"
     path.write_bytes(payload)

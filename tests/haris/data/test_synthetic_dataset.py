@@ -52,8 +52,7 @@ def test_refs_name_a_file_that_is_not_the_image(synthetic_folder):
 
 def test_polygons_and_rle_lists_are_written_in_refer_layouts(synthetic_folder):
     annotations = json.loads((synthetic_folder / "instances.json").read_text())["annotations"]
-    kinds = {(a["attributes"]["shape"] == "circle", type(a["segmentation"]).__name__, type(a["segmentation"][0]).__name__)
-             for a in annotations}
+    kinds = {(a["attributes"]["shape"] == "circle", type(a["segmentation"]).__name__, type(a["segmentation"][0]).__name__) for a in annotations}
     assert kinds == {(True, "list", "dict"), (False, "list", "list")}  # circles: [RLE]; the rest: [polygon]
 
 

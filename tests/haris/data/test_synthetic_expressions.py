@@ -11,7 +11,6 @@ import json
 import math
 import re
 
-
 from haris.data.refer_dataset import ReferDataset
 
 # pycocotools (not HARIS) trips this numpy 2 warning on each decode.
@@ -21,9 +20,12 @@ COLOURS = "red|green|blue|yellow|purple|orange"
 NOUNS = "circle|square|triangle|star|hexagon|cross|shape"
 PHRASE = rf"the (?:(?P<{{0}}size>{SIZES}) )?(?:(?P<{{0}}colour>{COLOURS}) )?(?P<{{0}}noun>{NOUNS})"
 EXPRESSION = re.compile(
-    "^" + PHRASE.format("")
+    "^"
+    + PHRASE.format("")
     + r"(?: (?P<position>on the left|on the right|at the top|at the bottom|in the middle)"
-    + r"| (?P<relation>left of|right of|above|below) " + PHRASE.format("landmark_") + ")?$"
+    + r"| (?P<relation>left of|right of|above|below) "
+    + PHRASE.format("landmark_")
+    + ")?$"
 )
 
 
@@ -40,16 +42,16 @@ def objects_of(folder) -> tuple[dict[int, list[dict]], dict[int, int]]:
 
 def having(objects: list[dict], match: re.Match, prefix: str = "") -> list[dict]:
     size, colour, noun = (match.group(prefix + name) for name in ("size", "colour", "noun"))
-    return [
-        o for o in objects
-        if size in (None, o["size"]) and colour in (None, o["colour"]) and noun in ("shape", o["shape"])
-    ]
+    return [o for o in objects if size in (None, o["size"]) and colour in (None, o["colour"]) and noun in ("shape", o["shape"])]
 
 
 def extremes(candidates: list[dict], position: str, image_size: int) -> list[dict]:
     def key(o):
         return {
-            "on the left": o["x"], "on the right": -o["x"], "at the top": o["y"], "at the bottom": -o["y"],
+            "on the left": o["x"],
+            "on the right": -o["x"],
+            "at the top": o["y"],
+            "at the bottom": -o["y"],
             "in the middle": math.dist((o["x"], o["y"]), (image_size / 2, image_size / 2)),
         }[position]
 

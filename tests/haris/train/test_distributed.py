@@ -12,8 +12,8 @@ from tiny_models import build_tiny
 from toy_dataset import ToyDataset
 
 from haris.checkpoint import save_checkpoint
-from haris.evaluation.evaluator import evaluate
 from haris.distributed_context import DistributedContext
+from haris.evaluation.evaluator import evaluate
 
 
 def free_port() -> int:

@@ -16,8 +16,18 @@ from haris.cli import main
 from haris.cpu_features import cpu_features
 from haris.data.synthetic import write_synthetic_dataset
 
-SMALL_RUN = ["--set", "image_size=64", "--set", "train.batch_size=8", "--set", "train.workers=0",
-             "--set", "train.max_eval_expressions=24", "--set", "train.lr=1e-3"]
+SMALL_RUN = [
+    "--set",
+    "image_size=64",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.workers=0",
+    "--set",
+    "train.max_eval_expressions=24",
+    "--set",
+    "train.lr=1e-3",
+]
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,28 @@ from safetensors.torch import load_file
 from toy_dataset import ToyDataset
 
 from haris.checkpoint import load_checkpoint
-from haris.modeling import model_builder
 from haris.config import load_run_config
-from haris.errors import ConfigError, DataError, TrainingInterrupted
 from haris.distributed_context import DistributedContext
+from haris.errors import ConfigError, DataError, TrainingInterrupted
+from haris.modeling import model_builder
 from haris.train.trainer import Trainer
 
-RECIPE = ["image_size=64", "train.epochs=2", "train.batch_size=4", "train.workers=0", "train.lr=1e-3",
-          "train.lr_drop_epochs=[1]", "train.checkpoint_every_steps=1"]
+RECIPE = [
+    "image_size=64",
+    "train.epochs=2",
+    "train.batch_size=4",
+    "train.workers=0",
+    "train.lr=1e-3",
+    "train.lr_drop_epochs=[1]",
+    "train.checkpoint_every_steps=1",
+]
 
 
 def make_trainer(run_dir, overrides=(), resume=False):
     run = load_run_config("tiny", RECIPE + list(overrides))
-    return Trainer(run, ToyDataset(12), ToyDataset(4, seed=1), run_dir, DistributedContext.from_environment("cpu"), show_progress=False,
-                   resume=resume)
+    return Trainer(
+        run, ToyDataset(12), ToyDataset(4, seed=1), run_dir, DistributedContext.from_environment("cpu"), show_progress=False, resume=resume
+    )
 
 
 def test_run_writes_checkpoints_log_and_curve(tmp_path):
@@ -109,7 +117,11 @@ def test_cpu_bf16_autocasts_the_training_step_only_when_asked(tmp_path, monkeypa
     dtypes = []
     trainer = make_trainer(tmp_path / "bf16", ["train.cpu_bf16=true", "train.epochs=1"])
     model_forward = trainer.parallel_model.forward
-    monkeypatch.setattr(trainer.parallel_model, "forward", lambda *a: dtypes.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None) or model_forward(*a))
+    monkeypatch.setattr(
+        trainer.parallel_model,
+        "forward",
+        lambda *a: dtypes.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None) or model_forward(*a),
+    )
     assert 0 <= trainer.fit()["mean_iou"] <= 1
     assert dtypes and set(dtypes) == {torch.bfloat16}
     fp32 = make_trainer(tmp_path / "fp32", ["train.cpu_bf16=false"])

@@ -31,4 +31,4 @@ def test_a_sample_holds_model_input_tokens_and_target():
     batch = collate_samples([samples[(0, 0)], None, samples[(0, 1)]])
     assert batch["image"].shape == (2, 3, 64, 64) and batch["image"].dtype == torch.float32
     assert batch["text_tokens"].shape == (2, 17) and batch["text_tokens"].dtype == torch.int32
-    assert batch["target"].shape == (2, 1, 16, 16) and 0 < batch["target"].sum()
+    assert batch["target"].shape == (2, 1, 16, 16) and batch["target"].sum() > 0
