@@ -65,4 +65,3 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory):
     from haris.export.bundle_export import export_bundle
 
     return export_bundle(tiny_checkpoint, tmp_path_factory.mktemp("tiny") / "bundle", progress=False)
-
