@@ -61,9 +61,12 @@ class Predictor:
         max_images: int = DEFAULT_MAX_IMAGES,
         max_expressions: int = DEFAULT_MAX_EXPRESSIONS,
         threads: int | None = None,
+        description: dict[str, Any] | None = None,
     ) -> None:
         """`max_images` and `max_expressions` bound one stage run (N and B: a bundle's checked ranges);
-        `threads` is what the host pre- and post-processing kernels use (None: every hardware thread)."""
+        `threads` is what the host pre- and post-processing kernels use (None: every hardware thread);
+        `description` says what answers (model path, backend, precision), for services and pages to show."""
+        self.description = dict(description or {})
         self.backend = backend
         self.settings = settings
         self.tokenize = tokenize

@@ -60,7 +60,21 @@ def predictor_from_bundle(path: str | Path, backend: str, device: str, precision
         manifest.image_size, tuple(preprocess["pixel_mean"]), tuple(preprocess["pixel_std"]), manifest.postprocess["threshold"]
     )
     axes = manifest.dynamic_axes
-    return Predictor(stages, settings, tokenizer, cache_bytes, max_images=axes["N"][1], max_expressions=axes["B"][1], threads=threads)
+    description = {
+        "path": str(bundle.directory),
+        "kind": "bundle",
+        "backend": backend,
+        "device": device,
+        "precision": precision,
+        "precisions": list(bundle.precisions),
+        "image_size": manifest.image_size,
+        "max_expressions": axes["B"][1],
+        "weights_sha256": manifest.source_checkpoint["weights_sha256"],
+        "haris_version": manifest.haris_version,
+    }
+    return Predictor(
+        stages, settings, tokenizer, cache_bytes, max_images=axes["N"][1], max_expressions=axes["B"][1], threads=threads, description=description
+    )
 
 
 def predictor_from_checkpoint(path: str | Path, device: str, precision: str, threads: int | None, cache_bytes: int) -> Predictor:
@@ -74,7 +88,10 @@ def predictor_from_checkpoint(path: str | Path, device: str, precision: str, thr
 
     if threads:
         torch.set_num_threads(threads)
-    return predictor_for_model(load_checkpoint(resolve_checkpoint(path), torch.device(device)), precision, cache_bytes, threads=threads)
+    checkpoint = resolve_checkpoint(path)
+    predictor = predictor_for_model(load_checkpoint(checkpoint, torch.device(device)), precision, cache_bytes, threads=threads)
+    predictor.description.update(path=str(checkpoint), kind="checkpoint", device=device)
+    return predictor
 
 
 def predictor_for_model(
@@ -89,7 +106,8 @@ def predictor_for_model(
     tokenizer = TextTokenizer(model.config)
     preprocess = model.config.preprocess
     settings = PreprocessSettings(model.config.image_size, tuple(preprocess.pixel_mean), tuple(preprocess.pixel_std), threshold)
-    return Predictor(backend, settings, lambda texts: tokenizer.to_longest(texts).numpy(), cache_bytes, threads=threads)
+    description = {"backend": "torch", "precision": precision, "image_size": model.config.image_size}
+    return Predictor(backend, settings, lambda texts: tokenizer.to_longest(texts).numpy(), cache_bytes, threads=threads, description=description)
 
 
 def _default_precision(backend: str, device: str, bundle: Bundle) -> str:

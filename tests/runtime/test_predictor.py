@@ -200,3 +200,12 @@ def test_a_predictor_and_its_backend_close_as_context_managers(tiny_bundle, scen
     with Predictor.from_bundle(tiny_bundle, precision="fp32", threads=1) as predictor:
         predictor.segment(*scenes[0])
     assert len(predictor.cache) == 0
+
+
+def test_a_predictor_says_what_answers(tiny_bundle, tiny_checkpoint, onnx_predictor):
+    bundle_side = onnx_predictor.description
+    assert (bundle_side["kind"], bundle_side["backend"], bundle_side["precision"]) == ("bundle", "onnxruntime", "fp32")
+    assert bundle_side["path"] == str(tiny_bundle)
+    assert bundle_side["precisions"] == ["fp32", "fp16"] and bundle_side["max_expressions"] == onnx_predictor.max_expressions
+    with Predictor.from_checkpoint(tiny_checkpoint) as eager:
+        assert (eager.description["kind"], eager.description["backend"], eager.description["precision"]) == ("checkpoint", "torch", "fp32")
