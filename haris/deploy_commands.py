@@ -1,4 +1,4 @@
-"""The deployment commands of `haris`: export, inspect, build. Each parses and calls one function."""
+"""The deployment commands of `haris`: export, inspect, build, predict, app. Each parses and calls one function."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ def add_deploy_commands(commands: argparse._SubParsersAction) -> None:
     inspect.set_defaults(run=_run_inspect)
     _add_build(commands)
     _add_predict(commands)
+    _add_app(commands)
 
 
 def _add_export(commands: argparse._SubParsersAction) -> None:
@@ -54,6 +55,20 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.set_defaults(run=_run_predict)
 
 
+def _add_app(commands: argparse._SubParsersAction) -> None:
+    app = commands.add_parser("app", help="a web page to try a model: upload an image, type expressions, see the masks (ui extra)")
+    app.add_argument("model", nargs="?", help="bundle directory (or checkpoint / run directory); omit with --server")
+    app.add_argument("--server", metavar="URL", help="ask a running `haris serve` at URL instead of running a model here")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    app.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    app.add_argument("--backend", choices=["onnxruntime", "tensorrt", "torch"], help="as for `haris predict`")
+    app.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
+    app.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    app.add_argument("--threads", type=int, help="threads of the model (default: every core)")
+    app.add_argument("--max-expressions", type=int, help="most expressions per image (default: the bundle's limit)")
+    app.set_defaults(run=_run_app)
+
+
 def _run_export(args: argparse.Namespace) -> None:
     from haris.checkpoint.checkpoint_io import resolve_checkpoint
     from haris.export.bundle_export import export_bundle
@@ -94,3 +109,9 @@ def _run_predict(args: argparse.Namespace) -> None:
     report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
     skipped = f", skipped {len(report['skipped'])} unreadable" if report["skipped"] else ""
     print(f"wrote {len(report['images'])} images x {len(args.expressions)} expressions to {args.out}{skipped}")
+
+
+def _run_app(args: argparse.Namespace) -> None:
+    from haris.app.app_launch import run_app
+
+    run_app(args.model, args.server, args.host, args.port, args.backend, args.device, args.precision, args.threads, args.max_expressions)

@@ -1,7 +1,8 @@
 """PNG overlays for looking at predictions: the prediction tinted, the ground truth outlined.
 
 A caption band (expression, IoU, written by the caller) sits above the image. Side-by-side
-overlays put one labelled panel per prediction in a row under one shared caption.
+overlays put one labelled panel per prediction in a row under one shared caption. Several
+expressions on one image (`haris app`) get one colour each and a legend band under the image.
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ GT_COLOUR = (40, 255, 40)
 BAND_COLOUR = (255, 255, 255)
 TEXT_COLOUR = (0, 0, 0)
 PANEL_GAP = 8
+# Distinct colours for several masks on one image (after Sasha Trubetskoy's list), named for tables.
+MASK_PALETTE = (
+    ("red", (230, 25, 75)),
+    ("green", (60, 180, 75)),
+    ("blue", (0, 130, 200)),
+    ("orange", (245, 130, 48)),
+    ("purple", (145, 30, 180)),
+    ("cyan", (70, 240, 240)),
+    ("magenta", (240, 50, 230)),
+    ("lime", (210, 245, 60)),
+    ("teal", (0, 128, 128)),
+    ("brown", (170, 110, 40)),
+    ("navy", (0, 0, 128)),
+    ("olive", (128, 128, 0)),
+)
 
 
 def write_overlay(
@@ -45,14 +61,59 @@ def write_side_by_side(
     _save(path, _with_caption(_row(panels), caption))
 
 
+def mask_colour(index: int) -> tuple[str, tuple[int, int, int]]:
+    """The (name, RGB) of the `index`-th mask; the palette repeats past its length (the legend's
+    numbers still tell the masks apart)."""
+    return MASK_PALETTE[index % len(MASK_PALETTE)]
+
+
+def tint_masks(image: np.ndarray, masks: list[np.ndarray]) -> Image.Image:
+    """The image with mask i tinted and outlined in `mask_colour(i)`; later masks lie over earlier
+    ones, and the outlines keep an overlapped mask's edge visible."""
+    for mask in masks:
+        _check_inputs(image, mask, None)
+    pixels = image.astype(np.float32)
+    for index, mask in enumerate(masks):
+        _tint(pixels, mask, np.array(mask_colour(index)[1], dtype=np.float32))
+    pixels = pixels.round().astype(np.uint8)
+    for index, mask in enumerate(masks):
+        pixels[_outline(mask)] = mask_colour(index)[1]
+    return Image.fromarray(pixels, "RGB")
+
+
+def with_legend(picture: Image.Image, labels: list[str]) -> Image.Image:
+    """The picture over a white band with one line per label: a swatch of `mask_colour(i)`, then the label."""
+    font = _font(picture.width)
+    margin = max(4, font.size // 3)
+    line_height = round(font.size * 1.25)
+    swatch = font.size
+    text_left = 2 * margin + swatch
+    rows = [_wrap(label, font, picture.width - text_left - margin) for label in labels]
+    band_height = sum(len(lines) for lines in rows) * line_height + 2 * margin
+    framed = Image.new("RGB", (picture.width, picture.height + band_height), BAND_COLOUR)
+    framed.paste(picture, (0, 0))
+    draw = ImageDraw.Draw(framed)
+    top = picture.height + margin
+    for index, lines in enumerate(rows):
+        draw.rectangle((margin, top + 2, margin + swatch - 1, top + swatch + 1), fill=mask_colour(index)[1])
+        for line in lines:
+            draw.text((text_left, top), line, fill=TEXT_COLOUR, font=font)
+            top += line_height
+    return framed
+
+
 def _panel(image: np.ndarray, pred_mask: np.ndarray, gt_mask: np.ndarray | None) -> Image.Image:
     _check_inputs(image, pred_mask, gt_mask)
     pixels = image.astype(np.float32)
-    pixels[pred_mask] = (1 - PRED_ALPHA) * pixels[pred_mask] + PRED_ALPHA * PRED_COLOUR
+    _tint(pixels, pred_mask, PRED_COLOUR)
     pixels = pixels.round().astype(np.uint8)
     if gt_mask is not None:
         pixels[_outline(gt_mask)] = GT_COLOUR
     return Image.fromarray(pixels, "RGB")
+
+
+def _tint(pixels: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    pixels[mask] = (1 - PRED_ALPHA) * pixels[mask] + PRED_ALPHA * colour
 
 
 def _outline(mask: np.ndarray) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""Starting the page: over a Predictor in this process, or over a `haris serve` service."""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+from haris.app.answer_source import AnswerSource
+from haris.app.example_scenes import load_example_scenes
+from haris.app.running_app import RunningApp
+from haris.errors import HarisError
+
+DEFAULT_PORT = 7860
+FALLBACK_MAX_EXPRESSIONS = 16  # when what answers does not say its own limit
+MAX_UPLOAD = "50mb"
+
+
+def open_source(
+    model: str | None,
+    server_url: str | None,
+    backend: str | None = None,
+    device: str | None = None,
+    precision: str | None = None,
+    threads: int | None = None,
+) -> AnswerSource:
+    """A bundle (or checkpoint) run here, or the service at `server_url`: exactly one of the two."""
+    if bool(model) == bool(server_url):
+        raise HarisError("give either a bundle directory or --server URL (a running `haris serve`), not both and not neither")
+    if server_url:
+        if backend or device or precision or threads:
+            raise HarisError("--backend, --device, --precision and --threads choose a local model; with --server the service decides")
+        return AnswerSource.from_service(server_url)
+    from haris.runtime.predictor_factory import open_predictor
+
+    return AnswerSource.from_predictor(open_predictor(model, backend, device, precision, threads))
+
+
+def start_app(source: AnswerSource, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_expressions: int | None = None) -> RunningApp:
+    """Serve the page on http://host:port/ in background threads; the caller closes the RunningApp
+    (which closes `source` too, also when starting fails)."""
+    from haris.app.segment_page import build_page  # gradio: only when a page is built
+
+    limit = max_expressions or source.max_expressions or FALLBACK_MAX_EXPRESSIONS
+    files_root = Path(tempfile.mkdtemp(prefix="haris-app-"))
+    page = build_page(source, load_example_scenes(), limit, files_root)
+    app = RunningApp(page, source, files_root, f"http://{host}:{port}/")
+    try:
+        page.launch(
+            server_name=host,
+            server_port=port,
+            prevent_thread_lock=True,
+            quiet=True,
+            show_error=False,
+            ssr_mode=False,
+            mcp_server=False,
+            pwa=False,
+            max_file_size=MAX_UPLOAD,
+        )
+    except OSError as error:  # Gradio's "Cannot find empty port in range: P-P. You can ..." (its advice names its own settings)
+        app.close()
+        raise HarisError(f"cannot serve the page on {host}:{port} ({str(error).split('.')[0]}): pass another --port or --host") from None
+    except BaseException:
+        app.close()
+        raise
+    return app
+
+
+def run_app(
+    model: str | None,
+    server_url: str | None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    backend: str | None = None,
+    device: str | None = None,
+    precision: str | None = None,
+    threads: int | None = None,
+    max_expressions: int | None = None,
+) -> None:
+    """`haris app`: serve the page until Ctrl-C or SIGTERM, then stop everything it started."""
+    source = open_source(model, server_url, backend, device, precision, threads)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with start_app(source, host, port, max_expressions) as app:
+            print(f"haris app: serving {app.url} ({source.summary()}); Ctrl-C stops it", flush=True)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,81 @@
+"""The page: an image and expressions in; the coloured masks, a table and downloads out.
+
+Errors a visitor can cause (no image, a file that is not an image, no expression, too many)
+come back as Gradio error messages that name the problem; anything else shows Gradio's plain
+"Error" (the traceback stays in the server's log, never on the page).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio reads it: no calls home
+
+import gradio as gr  # noqa: E402
+
+from haris.app.answer_files import write_answer_files  # noqa: E402
+from haris.app.answer_source import AnswerSource  # noqa: E402
+from haris.app.answer_view import TABLE_HEADERS, decode_masks, draw_answer, table_rows  # noqa: E402
+from haris.app.example_scenes import ExampleScene  # noqa: E402
+from haris.app.expression_text import parse_expressions  # noqa: E402
+from haris.app.uploaded_image import UploadedImage  # noqa: E402
+from haris.errors import HarisError  # noqa: E402
+from haris.runtime.image_loading import ImageError, load_rgb  # noqa: E402
+
+TITLE = "HARIS: referring image segmentation"
+INTRO = "Upload an image (or pick an example below), type one expression per line, and press **Segment**: each expression gets its own colour."
+
+
+def build_page(source: AnswerSource, examples: list[ExampleScene], max_expressions: int, files_root: Path) -> gr.Blocks:
+    """The Blocks of the page; answers write their downloads under `files_root`."""
+
+    def segment(image_path: str | None, text: str | None) -> tuple[Any, list[list[Any]], list[str], str]:
+        try:
+            rgb = _read_image(image_path)
+            expressions = parse_expressions(text, max_expressions)
+            start = time.perf_counter()
+            answer = source.answer(rgb, expressions)
+            seconds = time.perf_counter() - start
+            masks = decode_masks(answer, rgb.shape)
+        except HarisError as error:
+            raise gr.Error(str(error), title="Cannot segment") from None
+        files = write_answer_files(files_root, answer, masks)
+        timing = f"{len(expressions)} expression{'s' if len(expressions) > 1 else ''} answered in {seconds * 1000:.0f} ms"
+        return draw_answer(rgb, answer, masks), table_rows(answer), [str(path) for path in files], timing
+
+    # delete_cache: uploads and answers older than an hour go, checked hourly, and all of them when the page stops.
+    with gr.Blocks(title="HARIS", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
+        gr.Markdown(f"# {TITLE}\n{INTRO}")
+        gr.Markdown(source.summary(), elem_id="model-line")
+        with gr.Row():
+            with gr.Column():
+                image = UploadedImage(label="Image", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="image-input")
+                text = gr.Textbox(label=f"Expressions, one per line (at most {max_expressions})", lines=4, elem_id="expressions")
+                button = gr.Button("Segment", variant="primary", elem_id="segment")
+                if examples:
+                    gr.Examples([[str(scene.image), "\n".join(scene.expressions)] for scene in examples], [image, text], label="Example scenes")
+            with gr.Column():
+                overlay = gr.Image(label="Masks", type="pil", format="png", interactive=False, elem_id="overlay")
+                timing = gr.Markdown(elem_id="timing")
+                table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, elem_id="results")
+                downloads = gr.File(
+                    label="Downloads: masks (PNG, zip) and predictions (JSON, COCO RLE)",
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="downloads",
+                )
+        button.click(segment, [image, text], [overlay, table, downloads, timing])
+    return page
+
+
+def _read_image(path: str | None) -> Any:
+    if not path:
+        raise HarisError("upload an image first, or pick one of the example scenes")
+    try:
+        return load_rgb(path)
+    except ImageError as error:
+        # The message names Gradio's upload folder; the visitor knows the file by its own name.
+        raise ImageError(str(error).replace(str(path), Path(path).name)) from None
