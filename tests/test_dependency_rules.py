@@ -1,5 +1,6 @@
 """DESIGN.md's dependency rules: packages import one way (no cycles, lazy imports included), the runtime
-loads nothing of training or torch, and imports nothing its `runtime` extra does not install."""
+loads nothing of training or torch, and imports nothing its `runtime` extra does not install; gradio
+lives in haris.app alone, which needs nothing beyond the `ui` extra."""
 
 from __future__ import annotations
 
@@ -123,16 +124,45 @@ def test_no_runtime_module_loads_training_code_or_torch():
         assert not bad, f"{module} loads {bad[:5]}"
 
 
-def test_the_runtime_imports_only_what_its_extra_installs():
+def installed_by(*extras: str) -> set[str]:
+    """The import names of what the core and `extras` install (pyproject's optional dependencies)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    requirements = project["dependencies"] + project["optional-dependencies"]["runtime"]
+    requirements = project["dependencies"] + [r for extra in extras for r in project["optional-dependencies"][extra] if not r.startswith("haris[")]
     distributions = {requirement.split(">")[0].split("=")[0].split("[")[0].strip().lower() for requirement in requirements}
     import_names = {"pillow": "PIL", "pyyaml": "yaml"}
-    installed = {import_names.get(name, name) for name in distributions}
+    return {import_names.get(name, name) for name in distributions}
+
+
+def third_party_imports(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imports_of(path)} - set(sys.stdlib_module_names) - {"haris", "__future__"}
+
+
+def test_the_runtime_imports_only_what_its_extra_installs():
+    installed = installed_by("runtime")
     for path in [*python_files("runtime"), *python_files("cpp_ops")]:
-        third_party = {name.split(".")[0] for name in imports_of(path)} - set(sys.stdlib_module_names) - {"haris", "__future__"}
-        extra = third_party - installed - RUNTIME_OPTIONAL.get(path.name, set())
+        extra = third_party_imports(path) - installed - RUNTIME_OPTIONAL.get(path.name, set())
         assert not extra, f"{path.relative_to(REPO)} imports {sorted(extra)}, which the runtime extra does not install"
+
+
+def test_the_app_imports_only_what_the_ui_extra_installs():
+    installed = installed_by("ui", "runtime")  # ui brings haris[runtime]
+    for path in python_files("haris/app"):
+        extra = third_party_imports(path) - installed
+        assert not extra, f"{path.relative_to(REPO)} imports {sorted(extra)}, which the ui extra does not install"
+
+
+def test_only_the_app_imports_gradio():
+    importers = [path for folder in FOLDERS for path in python_files(folder) if "gradio" in third_party_imports(path)]
+    assert importers and all(path.is_relative_to(REPO / "haris" / "app") for path in importers), importers
+
+
+def test_the_app_loads_no_torch_nor_training_code_and_its_package_no_gradio():
+    loaded = modules_loaded_by_each(["haris.app", "haris.app.app_launch", "haris.app.segment_page"])
+    assert not {name for name in loaded["haris.app"] + loaded["haris.app.app_launch"] if name.split(".")[0] == "gradio"}
+    assert "gradio" in loaded["haris.app.segment_page"]
+    for module, names in loaded.items():
+        bad = sorted({name for name in names if name.startswith(NOT_IN_RUNTIME)})
+        assert not bad, f"{module} loads {bad[:5]}"
 
 
 @pytest.mark.parametrize(

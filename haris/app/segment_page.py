@@ -7,6 +7,7 @@ come back as Gradio error messages that name the problem; anything else shows Gr
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio reads it: no calls home
 
 import gradio as gr  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from haris.app.answer_files import write_answer_files  # noqa: E402
 from haris.app.answer_source import AnswerSource  # noqa: E402
@@ -29,23 +31,27 @@ TITLE = "HARIS: referring image segmentation"
 INTRO = "Upload an image (or pick an example below), type one expression per line, and press **Segment**: each expression gets its own colour."
 
 
+def segment_request(
+    source: AnswerSource, max_expressions: int, files_root: Path, image_path: str | None, text: str | None
+) -> tuple[Image.Image, list[list[Any]], list[str], str]:
+    """The Segment button: (overlay with legend, table rows, download paths, timing line), or a
+    gr.Error whose message names what the visitor must change."""
+    try:
+        rgb = _read_image(image_path)
+        expressions = parse_expressions(text, max_expressions)
+        start = time.perf_counter()
+        answer = source.answer(rgb, expressions)
+        seconds = time.perf_counter() - start
+        masks = decode_masks(answer, rgb.shape)
+    except HarisError as error:
+        raise gr.Error(str(error), title="Cannot segment") from None
+    files = write_answer_files(files_root, answer, masks)
+    timing = f"{len(expressions)} expression{'s' if len(expressions) > 1 else ''} answered in {seconds * 1000:.0f} ms"
+    return draw_answer(rgb, answer, masks), table_rows(answer), [str(path) for path in files], timing
+
+
 def build_page(source: AnswerSource, examples: list[ExampleScene], max_expressions: int, files_root: Path) -> gr.Blocks:
     """The Blocks of the page; answers write their downloads under `files_root`."""
-
-    def segment(image_path: str | None, text: str | None) -> tuple[Any, list[list[Any]], list[str], str]:
-        try:
-            rgb = _read_image(image_path)
-            expressions = parse_expressions(text, max_expressions)
-            start = time.perf_counter()
-            answer = source.answer(rgb, expressions)
-            seconds = time.perf_counter() - start
-            masks = decode_masks(answer, rgb.shape)
-        except HarisError as error:
-            raise gr.Error(str(error), title="Cannot segment") from None
-        files = write_answer_files(files_root, answer, masks)
-        timing = f"{len(expressions)} expression{'s' if len(expressions) > 1 else ''} answered in {seconds * 1000:.0f} ms"
-        return draw_answer(rgb, answer, masks), table_rows(answer), [str(path) for path in files], timing
-
     # delete_cache: uploads and answers older than an hour go, checked hourly, and all of them when the page stops.
     with gr.Blocks(title="HARIS", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
@@ -67,7 +73,8 @@ def build_page(source: AnswerSource, examples: list[ExampleScene], max_expressio
                     interactive=False,
                     elem_id="downloads",
                 )
-        button.click(segment, [image, text], [overlay, table, downloads, timing])
+        segment = functools.partial(segment_request, source, max_expressions, files_root)
+        button.click(segment, [image, text], [overlay, table, downloads, timing], api_name="segment")
     return page
 
 

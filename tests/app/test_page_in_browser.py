@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the `browser` extra (playwright)")
 expect = playwright_api.expect
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = os.environ.get("HARIS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 AUDITED_HARIS = Path(__file__).resolve().parents[1] / "support" / "audited_haris.py"
 MAX_EXPRESSIONS = 4
 START_TIMEOUT_S = 180
@@ -84,7 +84,7 @@ def app(tiny_bundle, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
-        pytest.skip("no chromium executable: `apt-get install -y chromium` (.ci/run does)")
+        pytest.skip("no chromium executable: `apt-get install -y chromium` (.ci/run does) or set HARIS_CHROMIUM")
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:

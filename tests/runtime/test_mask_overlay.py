@@ -74,3 +74,35 @@ def test_mask_of_another_size_is_refused(tmp_path):
     image, _, gt = _inputs()
     with pytest.raises(ValueError, match="prediction mask"):
         write_overlay(tmp_path / "o.png", image, np.zeros((5, 5), bool), gt, "x")
+
+
+def test_several_masks_get_one_palette_colour_each_later_ones_on_top():
+    from haris.runtime.mask_overlay import MASK_PALETTE, mask_colour, tint_masks
+
+    image = np.full((40, 40, 3), GREY, dtype=np.uint8)
+    first, second = np.zeros((40, 40), bool), np.zeros((40, 40), bool)
+    first[5:25, 5:25] = True
+    second[15:35, 15:35] = True
+    pixels = np.asarray(tint_masks(image, [first, second])).astype(int)
+    red, green = (np.array(mask_colour(index)[1]) for index in (0, 1))
+    assert np.abs(pixels[10, 10] - (GREY + 0.45 * (red - GREY))).max() <= 1
+    assert np.abs(pixels[30, 30] - (GREY + 0.45 * (green - GREY))).max() <= 1
+    overlap = GREY + 0.45 * (red - GREY)
+    assert np.abs(pixels[20, 20] - (overlap + 0.45 * (green - overlap))).max() <= 1  # green over red
+    assert (pixels[5, 5] == red).all() and (pixels[0, 39] == GREY).all()  # outlined in its colour; outside untouched
+    assert mask_colour(len(MASK_PALETTE)) == mask_colour(0)
+
+
+def test_the_legend_has_a_swatch_per_label_and_grows_with_labels():
+    from PIL import Image as PILImage
+
+    from haris.runtime.mask_overlay import mask_colour, with_legend
+
+    picture = PILImage.new("RGB", (120, 50), (GREY, GREY, GREY))
+    one = np.asarray(with_legend(picture, ["1. the red box"]))
+    three = np.asarray(with_legend(picture, ["1. a", "2. b", "3. a much longer label that has to wrap onto a second line"]))
+    assert one.shape[1] == three.shape[1] == 120 and 50 < one.shape[0] < three.shape[0]
+    assert (one[:50] == GREY).all()  # the picture itself is unchanged, on top
+    band = three[50:].reshape(-1, 3)
+    for index in range(3):
+        assert (band == mask_colour(index)[1]).all(axis=1).any()
