@@ -23,7 +23,6 @@ from haris.app.answer_source import AnswerSource  # noqa: E402
 from haris.app.answer_view import TABLE_HEADERS, decode_masks, draw_answer, table_rows  # noqa: E402
 from haris.app.example_scenes import ExampleScene  # noqa: E402
 from haris.app.expression_text import parse_expressions  # noqa: E402
-from haris.app.uploaded_image import UploadedImage  # noqa: E402
 from haris.errors import HarisError  # noqa: E402
 from haris.runtime.image_loading import ImageError, load_rgb  # noqa: E402
 
@@ -58,7 +57,8 @@ def build_page(source: AnswerSource, examples: list[ExampleScene], max_expressio
         gr.Markdown(source.summary(), elem_id="model-line")
         with gr.Row():
             with gr.Column():
-                image = UploadedImage(label="Image", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="image-input")
+                image = gr.Image(label="Image", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="image-input")
+                image.preprocess = _uploaded_path  # this one input only; see _uploaded_path
                 text = gr.Textbox(label=f"Expressions, one per line (at most {max_expressions})", lines=4, elem_id="expressions")
                 button = gr.Button("Segment", variant="primary", elem_id="segment")
                 if examples:
@@ -76,6 +76,14 @@ def build_page(source: AnswerSource, examples: list[ExampleScene], max_expressio
         segment = functools.partial(segment_request, source, max_expressions, files_root)
         button.click(segment, [image, text], [overlay, table, downloads, timing], api_name="segment")
     return page
+
+
+def _uploaded_path(payload: Any) -> str | None:
+    """The uploaded file's path as it came. gr.Image decodes an upload itself before the handler runs,
+    and a file that is not an image then fails inside Gradio with a bare "Error"; here `load_rgb`
+    reads it, with its guards (decompression bombs, truncated files, EXIF orientation) and a message
+    that names the problem. (Not a gr.Image subclass: Gradio writes a .pyi beside each subclass's source.)"""
+    return None if payload is None else payload.path
 
 
 def _read_image(path: str | None) -> Any:
