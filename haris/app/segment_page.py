@@ -16,6 +16,7 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio reads it: no calls home
 
 import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from haris.app.answer_files import write_answer_files  # noqa: E402
@@ -27,6 +28,7 @@ from haris.errors import HarisError  # noqa: E402
 from haris.runtime.image_loading import ImageError, load_rgb  # noqa: E402
 
 TITLE = "HARIS: referring image segmentation"
+COLUMN_WIDTHS = ["7%", "12%", "36%", "11%", "11%", "23%"]  # of TABLE_HEADERS: the box fits, the expression wraps
 INTRO = "Upload an image (or pick an example below), type one expression per line, and press **Segment**: each expression gets its own colour."
 
 
@@ -66,7 +68,7 @@ def build_page(source: AnswerSource, examples: list[ExampleScene], max_expressio
             with gr.Column():
                 overlay = gr.Image(label="Masks", type="pil", format="png", interactive=False, elem_id="overlay")
                 timing = gr.Markdown(elem_id="timing")
-                table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, elem_id="results")
+                table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, column_widths=COLUMN_WIDTHS, elem_id="results")
                 downloads = gr.File(
                     label="Downloads: masks (PNG, zip) and predictions (JSON, COCO RLE)",
                     file_count="multiple",
@@ -86,7 +88,7 @@ def _uploaded_path(payload: Any) -> str | None:
     return None if payload is None else payload.path
 
 
-def _read_image(path: str | None) -> Any:
+def _read_image(path: str | None) -> np.ndarray:
     if not path:
         raise HarisError("upload an image first, or pick one of the example scenes")
     try:

@@ -180,7 +180,7 @@ def _error_text(page) -> str:
     return toast.inner_text()
 
 
-def test_two_expressions_give_an_overlay_a_table_and_downloads(page, scene_files, tmp_path, record_property):
+def test_two_expressions_give_an_overlay_a_table_and_downloads(page, scene_files, tmp_path, request):
     image, expressions = scene_files[0]
     _segment(page, image, expressions[:2])
     overlay = page.locator("#overlay img")
@@ -195,7 +195,7 @@ def test_two_expressions_give_an_overlay_a_table_and_downloads(page, scene_files
     expect(page.locator("#model-line")).to_contain_text("onnxruntime on cpu")
     screenshot = tmp_path / "haris_app.png"
     page.screenshot(path=str(screenshot), full_page=True)
-    record_property("screenshot", str(screenshot))
+    request.node.user_properties.append(("screenshot", str(screenshot)))  # in the test report
     print(f"screenshot: {screenshot}")
     assert screenshot.stat().st_size > 10_000
 
@@ -235,7 +235,7 @@ def test_too_many_expressions_is_a_message(page, scene_files):
     expect(_data_rows(page)).to_have_count(1)
 
 
-def test_round_trip_for_one_image_and_four_expressions(page, scene_files, tmp_path, record_property):
+def test_round_trip_for_one_image_and_four_expressions(page, scene_files, tmp_path, request):
     """Measured, never asserted: click to masks on screen, for images new to the model (the image
     encoder runs) and for one it has cached (text encoder, fusion and decoder only). The first run
     of a session also warms onnxruntime up: it is reported apart."""
@@ -259,7 +259,7 @@ def test_round_trip_for_one_image_and_four_expressions(page, scene_files, tmp_pa
         "cores": os.cpu_count(),
     }
     (tmp_path / "round_trip.json").write_text(json.dumps(figures, indent=2))
-    record_property("round_trip", figures)
+    request.node.user_properties.append(("round_trip", figures))
     print(f"haris app round trip, 1 image x 4 expressions, tiny bundle: {json.dumps(figures)}")
 
 
