@@ -37,7 +37,7 @@ from haris.export.tokenizer_export import write_tokenizer_json
 from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
 from haris.runtime.bundle_manifest import DEFAULT_PRECISIONS, MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
-from haris.runtime.tensor_contract import GRAPHS, tensor_dtype
+from haris.runtime.tensor_contract import END_TO_END, GRAPHS, tensor_dtype
 
 ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool"}
 
@@ -84,11 +84,15 @@ def _export_graphs(
         adapter = StageAdapter(model, name)
         # The end-to-end samples pair the same images and texts as the decoder's, whose eager
         # outputs are the whole model's: reuse them rather than run the image encoder again.
-        expected = expected_by_graph["decoder"] if name == "haris" else eager_outputs(adapter, samples[name])
+        expected = expected_by_graph["decoder"] if name == END_TO_END else eager_outputs(adapter, samples[name])
         expected_by_graph[name] = expected
         fp32 = export_stage_graph(adapter, samples[name][0], axes)
         for precision in precisions:
-            graph = _precision_graph(fp32, name, precision, calibration)
+            if precision == "int8" and name == END_TO_END:
+                # Runtimes run the stage graphs; quantizing the whole model again would double the
+                # export's measuring for a file no runtime of ours loads.
+                continue
+            graph = _precision_graph(fp32, name, precision, calibration, progress)
             report = check_summary(check_graph(graph, name, precision, samples[name], expected))
             report["tensorrt_findings"] = [str(finding) for finding in check_tensorrt_compatibility(graph)]
             path = staging / f"{name}.{precision}.onnx"
@@ -98,11 +102,11 @@ def _export_graphs(
     return graphs, checks
 
 
-def _precision_graph(fp32: onnx.ModelProto, name: str, precision: str, calibration: Int8Calibration | None) -> onnx.ModelProto:
+def _precision_graph(fp32: onnx.ModelProto, name: str, precision: str, calibration: Int8Calibration | None, progress: bool) -> onnx.ModelProto:
     if precision == "fp16":
         return _fp16_graph(fp32, name)
     if precision == "int8":
-        return calibration.quantize(fp32, name)
+        return calibration.quantize(fp32, name, progress)
     return fp32
 
 

@@ -32,6 +32,12 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         default="static",
         help="static: calibrated Q/DQ graphs for onnxruntime and TensorRT (default); dynamic: MatMul weights only, onnxruntime",
     )
+    export.add_argument(
+        "--int8-target-error",
+        type=float,
+        default=0.01,
+        help="per graph, the relative output error on held-out images the float nodes are chosen to stay within (default %(default)s)",
+    )
     export.add_argument("--image-size", type=int, help="input size S (default: the checkpoint's)")
     export.add_argument("--max-images", type=int, default=16, help="largest N the graphs are meant for (default 16)")
     export.add_argument("--max-expressions", type=int, default=64, help="largest B the graphs are meant for (default 64)")
@@ -73,7 +79,7 @@ def _run_export(args: argparse.Namespace) -> None:
     from haris.export.int8_calibration import Int8Request
 
     precisions = tuple(part.strip() for part in args.precision.split(",") if part.strip())
-    int8 = Int8Request(args.calibration, args.calibration_images, args.int8_method)
+    int8 = Int8Request(args.calibration, args.calibration_images, args.int8_method, args.int8_target_error)
     out = export_bundle(
         resolve_checkpoint(args.checkpoint),
         args.out,
