@@ -24,7 +24,7 @@ from haris.errors import HarisError
 from haris.runtime.predictor import DEFAULT_CACHE_BYTES, Predictor
 from haris.runtime.predictor_factory import open_predictor
 
-PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnxruntime": ("fp32", "fp16"), "tensorrt": ("fp16", "fp32")}
+PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnxruntime": ("fp32", "fp16", "int8"), "tensorrt": ("fp16", "fp32", "int8")}
 DEFAULT_DEVICES = {"torch": "cpu", "onnxruntime": "cpu", "tensorrt": "cuda:0"}
 EAGER_REFERENCE = "torch:fp32"
 PARITY_BACKENDS = "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16"

@@ -39,6 +39,8 @@ def peak_key(backend: str, precision: str, on_gpu: bool) -> str | None:
         return "torch:bf16" if cpu_features().native_bf16 else None
     if precision == "fp16" and backend == "torch":
         return None
+    if precision == "int8":
+        return "onnxruntime:int8" if backend == "onnxruntime" else None
     return f"{backend}:fp32"
 
 
@@ -65,6 +67,7 @@ def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Seque
     torch.set_num_threads(threads)
     measures = {
         "onnxruntime:fp32": lambda: onnxruntime_matmul_peak(matmul_size, threads),
+        "onnxruntime:int8": lambda: onnxruntime_int8_matmul_peak(matmul_size, threads),
         "torch:fp32": lambda: torch_matmul_peak(matmul_size, torch.float32, "cpu"),
         "torch:bf16": lambda: torch_matmul_peak(matmul_size, torch.bfloat16, "cpu"),
         "torch:fp32@cuda": lambda: torch_matmul_peak(GPU_MATMUL_SIZE, torch.float32, "cuda"),
@@ -120,6 +123,39 @@ def onnxruntime_matmul_peak(size: int, threads: int) -> float:
     session = create_session(model.SerializeToString(), threads=threads)
     rng = np.random.default_rng(0)
     feeds = {name: rng.standard_normal((size, size), dtype=np.float32) for name in ("left", "right")}
+    return 2 * size**3 / _best_host_seconds(lambda: session.run(None, feeds))
+
+
+def onnxruntime_int8_matmul_peak(size: int, threads: int) -> float:
+    """Operations/s of onnxruntime's CPU INT8 MatMul as our Q/DQ graphs run it: an fp32 activation
+    quantized per tensor (symmetric) times an int8 weight quantized per output channel, which
+    onnxruntime fuses into one integer kernel (VNNI's dot products where the CPU has them)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from haris.runtime.onnxruntime_session import create_session
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.integers(-127, 128, (size, size), dtype=np.int8), "weight_q")
+    weight_scale = numpy_helper.from_array(np.full(size, 0.01, np.float32), "weight_scale")
+    weight_zero = numpy_helper.from_array(np.zeros(size, np.int8), "weight_zero")
+    scale = numpy_helper.from_array(np.array(0.05, np.float32), "scale")
+    zero = numpy_helper.from_array(np.array(0, np.int8), "zero")
+    nodes = [
+        helper.make_node("QuantizeLinear", ["left", "scale", "zero"], ["left_q"]),
+        helper.make_node("DequantizeLinear", ["left_q", "scale", "zero"], ["left_dq"]),
+        helper.make_node("DequantizeLinear", ["weight_q", "weight_scale", "weight_zero"], ["weight_dq"], axis=1),
+        helper.make_node("MatMul", ["left_dq", "weight_dq"], ["product"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "int8_matmul_peak",
+        [helper.make_tensor_value_info("left", TensorProto.FLOAT, [size, size])],
+        [helper.make_tensor_value_info("product", TensorProto.FLOAT, [size, size])],
+        [weight, weight_scale, weight_zero, scale, zero],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    session = create_session(model.SerializeToString(), threads=threads)
+    feeds = {"left": rng.standard_normal((size, size), dtype=np.float32)}
     return 2 * size**3 / _best_host_seconds(lambda: session.run(None, feeds))
 
 

@@ -11,7 +11,7 @@ Three checks per backend, each stated as a number in the report:
 
 FP32 bounds sit above export's own graph check (relative 1e-4, mask IoU 0.999) because another
 backend's kernels (TensorRT's tactics, onnxruntime on another CPU) reorder sums; FP16 and bf16
-bounds follow from their 11- and 8-bit mantissas.
+bounds follow from their 11- and 8-bit mantissas; INT8's from its 256 levels per tensor or channel.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ TOLERANCES = {
     "fp32": ParityTolerances(stage_relative=1e-3, mean_mask_iou=0.999, p01_mask_iou=0.99, metric_delta=0.002),
     "fp16": ParityTolerances(stage_relative=3e-2, mean_mask_iou=0.99, p01_mask_iou=0.95, metric_delta=0.01),
     "bf16": ParityTolerances(stage_relative=5e-2, mean_mask_iou=0.95, p01_mask_iou=0.85, metric_delta=0.02),
+    # INT8 (issue 14's bar for the trained tiny model): masks as good as FP16's tail allows; the stage
+    # bound is loose because a per-tensor 8-bit activation scale can clip the rare outlier.
+    "int8": ParityTolerances(stage_relative=0.25, mean_mask_iou=0.98, p01_mask_iou=0.90, metric_delta=0.01),
 }
 
 

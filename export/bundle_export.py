@@ -28,6 +28,7 @@ from haris.errors import ExportError
 from haris.export.check_samples import check_samples
 from haris.export.fp16_conversion import convert_to_fp16, float32_island_violations
 from haris.export.graph_check import check_graph, check_summary, eager_outputs
+from haris.export.int8_calibration import Int8Calibration, Int8Request
 from haris.export.model_resizing import model_at_image_size
 from haris.export.onnx_graph_export import OPSET, export_stage_graph, save_model
 from haris.export.stage_adapter import StageAdapter
@@ -35,8 +36,8 @@ from haris.export.tensorrt_compat import check_tensorrt_compatibility
 from haris.export.tokenizer_export import write_tokenizer_json
 from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
-from haris.runtime.bundle_manifest import MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
-from haris.runtime.tensor_contract import GRAPHS, tensor_dtype
+from haris.runtime.bundle_manifest import DEFAULT_PRECISIONS, MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
+from haris.runtime.tensor_contract import END_TO_END, GRAPHS, tensor_dtype
 
 ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool"}
 
@@ -44,14 +45,16 @@ ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT32: "int32
 def export_bundle(
     checkpoint: str | Path,
     out: str | Path,
-    precisions: tuple[str, ...] = PRECISIONS,
+    precisions: tuple[str, ...] = DEFAULT_PRECISIONS,
     image_size: int | None = None,
     max_images: int = 16,
     max_expressions: int = 64,
     overwrite: bool = False,
     progress: bool = True,
+    int8: Int8Request | None = None,
 ) -> Path:
-    """Export every graph of the checkpoint at `precisions` into the bundle directory `out`."""
+    """Export every graph of the checkpoint at `precisions` into the bundle directory `out`; INT8
+    graphs are calibrated as `int8` asks (default: synthetic scenes)."""
     out = Path(out)
     unknown = set(precisions) - set(PRECISIONS)
     if unknown or not precisions:
@@ -60,16 +63,19 @@ def export_bundle(
         raise ExportError(f"{out} exists; pass --overwrite to replace it")
     model = model_at_image_size(load_checkpoint(checkpoint), image_size)
     axes = {"N": (1, max_images), "B": (1, max_expressions), "L": (1, model.config.max_words)}
+    calibration = Int8Calibration.prepare(model, int8 or Int8Request()) if "int8" in precisions else None
     with atomic_directory(out) as staging:
         tokenizer = write_tokenizer_json(model.config, staging / "tokenizer.json")
         tokenizer["sha256"] = file_sha256(staging / "tokenizer.json")
-        graphs, checks = _export_graphs(model, staging, precisions, axes, progress)
-        manifest = _manifest(model, checkpoint, tokenizer, axes, graphs, checks)
+        graphs, checks = _export_graphs(model, staging, precisions, axes, progress, calibration)
+        manifest = _manifest(model, checkpoint, tokenizer, axes, graphs, checks, calibration.record() if calibration else {})
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
     return out
 
 
-def _export_graphs(model: Haris, staging: Path, precisions: tuple[str, ...], axes: dict, progress: bool) -> tuple[dict, dict]:
+def _export_graphs(
+    model: Haris, staging: Path, precisions: tuple[str, ...], axes: dict, progress: bool, calibration: Int8Calibration | None
+) -> tuple[dict, dict]:
     samples = check_samples(model)
     graphs: dict[str, dict[str, GraphSpec]] = {precision: {} for precision in precisions}
     checks: dict[str, dict[str, dict]] = {precision: {} for precision in precisions}
@@ -78,11 +84,15 @@ def _export_graphs(model: Haris, staging: Path, precisions: tuple[str, ...], axe
         adapter = StageAdapter(model, name)
         # The end-to-end samples pair the same images and texts as the decoder's, whose eager
         # outputs are the whole model's: reuse them rather than run the image encoder again.
-        expected = expected_by_graph["decoder"] if name == "haris" else eager_outputs(adapter, samples[name])
+        expected = expected_by_graph["decoder"] if name == END_TO_END else eager_outputs(adapter, samples[name])
         expected_by_graph[name] = expected
         fp32 = export_stage_graph(adapter, samples[name][0], axes)
         for precision in precisions:
-            graph = fp32 if precision == "fp32" else _fp16_graph(fp32, name)
+            if precision == "int8" and name == END_TO_END:
+                # Runtimes run the stage graphs; quantizing the whole model again would double the
+                # export's measuring for a file no runtime of ours loads.
+                continue
+            graph = _precision_graph(fp32, name, precision, calibration, progress)
             report = check_summary(check_graph(graph, name, precision, samples[name], expected))
             report["tensorrt_findings"] = [str(finding) for finding in check_tensorrt_compatibility(graph)]
             path = staging / f"{name}.{precision}.onnx"
@@ -90,6 +100,14 @@ def _export_graphs(model: Haris, staging: Path, precisions: tuple[str, ...], axe
             graphs[precision][name] = _graph_spec(graph, path)
             checks[precision][name] = report
     return graphs, checks
+
+
+def _precision_graph(fp32: onnx.ModelProto, name: str, precision: str, calibration: Int8Calibration | None, progress: bool) -> onnx.ModelProto:
+    if precision == "fp16":
+        return _fp16_graph(fp32, name)
+    if precision == "int8":
+        return calibration.quantize(fp32, name, progress)
+    return fp32
 
 
 def _fp16_graph(fp32: onnx.ModelProto, name: str) -> onnx.ModelProto:
@@ -117,7 +135,7 @@ def _tensor_specs(values, path: Path) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict) -> BundleManifest:
+def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict, int8: dict) -> BundleManifest:
     config = model.config
     preprocess = dataclasses.asdict(config.preprocess) | {
         "image_size": config.image_size,
@@ -146,4 +164,5 @@ def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict,
         },
         graphs=graphs,
         checks=checks,
+        int8=int8,
     )

@@ -22,8 +22,11 @@ from haris.export.stage_adapter import StageAdapter
 from haris.runtime.onnxruntime_session import create_session
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGE_OUTPUTS
 
-RELATIVE_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
-MASK_AGREEMENT_TOLERANCE = {"fp32": 0.999, "fp16": 0.99}  # least share of pixels on which masks agree
+RELATIVE_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.5}
+# INT8 is judged on the real samples only: random inputs lie outside the calibrated ranges, where a
+# static scale clips them (they still run, so shapes and dtypes are checked on them too).
+REAL_SAMPLES_ONLY = {"int8"}
+MASK_AGREEMENT_TOLERANCE = {"fp32": 0.999, "fp16": 0.99, "int8": 0.95}  # least share of pixels on which masks agree
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ def _check_output(index: int, name: str, samples: list[CheckSample], outputs: li
         got_value, want_value = got[index], want[index]
         if got_value.shape != want_value.shape:
             raise ExportError(f"{precision} graph output {name} has shape {got_value.shape}, eager {want_value.shape} (sample '{sample.label}')")
+        if precision in REAL_SAMPLES_ONLY and not sample.real:
+            continue
         if want_value.dtype == np.bool_:
             diff, scale = float(np.count_nonzero(got_value != want_value)), 1.0
         else:

@@ -16,10 +16,29 @@ def add_deploy_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_export(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser("export", help="export a checkpoint to a checked ONNX bundle (fp32 and fp16 graphs)")
+    export = commands.add_parser("export", help="export a checkpoint to a checked ONNX bundle (fp32, fp16 and int8 graphs)")
     export.add_argument("checkpoint", help="checkpoint directory (or a run directory: its best/ checkpoint)")
     export.add_argument("--out", required=True, help="bundle directory to write")
-    export.add_argument("--precision", default="fp32,fp16", help="comma-separated: fp32, fp16 (default both)")
+    export.add_argument("--precision", default="fp32,fp16", help="comma-separated: fp32, fp16, int8 (default: fp32,fp16)")
+    export.add_argument(
+        "--calibration",
+        metavar="DATA",
+        help="INT8 calibration images: a dataset folder (refer format or PhraseCut) "
+        "or a folder of images (default: synthetic scenes rendered in memory)",
+    )
+    export.add_argument("--calibration-images", type=int, default=16, help="how many calibration images (default %(default)s)")
+    export.add_argument(
+        "--int8-method",
+        choices=["static", "dynamic"],
+        default="static",
+        help="static: calibrated Q/DQ graphs for onnxruntime and TensorRT (default); dynamic: MatMul weights only, onnxruntime",
+    )
+    export.add_argument(
+        "--int8-target-error",
+        type=float,
+        default=0.01,
+        help="per graph, the relative output error on held-out images the float nodes are chosen to stay within (default %(default)s)",
+    )
     export.add_argument("--image-size", type=int, help="input size S (default: the checkpoint's)")
     export.add_argument("--max-images", type=int, default=16, help="largest N the graphs are meant for (default 16)")
     export.add_argument("--max-expressions", type=int, default=64, help="largest B the graphs are meant for (default 64)")
@@ -30,7 +49,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 def _add_build(commands: argparse._SubParsersAction) -> None:
     build = commands.add_parser("build", help="build TensorRT engines from a bundle's graphs (tensorrt or tensorrt_rtx)")
     build.add_argument("bundle", help="bundle directory")
-    build.add_argument("--precision", default="fp16", choices=["fp16", "fp32"])
+    build.add_argument("--precision", default="fp16", choices=["fp16", "fp32", "int8"])
     build.add_argument("--max-batch", type=int, help="largest N of the image encoder profile (default: the bundle's)")
     build.add_argument("--max-expressions", type=int, help="largest B of the profiles (default: the bundle's)")
     build.add_argument("--timing-cache", help="timing cache file, read if present and written after the build")
@@ -49,7 +68,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint runs eager torch",
     )
     predict.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
-    predict.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    predict.add_argument("--precision", choices=["fp32", "fp16", "int8"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
     predict.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in predictions.json)")
     predict.set_defaults(run=_run_predict)
@@ -72,8 +91,10 @@ def _add_app(commands: argparse._SubParsersAction) -> None:
 def _run_export(args: argparse.Namespace) -> None:
     from haris.checkpoint.checkpoint_io import resolve_checkpoint
     from haris.export.bundle_export import export_bundle
+    from haris.export.int8_calibration import Int8Request
 
     precisions = tuple(part.strip() for part in args.precision.split(",") if part.strip())
+    int8 = Int8Request(args.calibration, args.calibration_images, args.int8_method, args.int8_target_error)
     out = export_bundle(
         resolve_checkpoint(args.checkpoint),
         args.out,
@@ -82,6 +103,7 @@ def _run_export(args: argparse.Namespace) -> None:
         args.max_images,
         args.max_expressions,
         args.overwrite,
+        int8=int8,
     )
     print(f"wrote {out} ({', '.join(precisions)}); `haris inspect {out}` shows it")
 

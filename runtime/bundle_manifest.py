@@ -14,7 +14,8 @@ from haris.errors import BundleError
 
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")
+DEFAULT_PRECISIONS = ("fp32", "fp16")  # what `haris export` writes unless asked: INT8 needs calibrating
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class BundleManifest:
     graphs: dict[str, dict[str, GraphSpec]]  # precision -> graph name -> spec
     checks: dict[str, Any]  # precision -> graph name -> per-output differences and tolerances
     engines: dict[str, dict[str, EngineSpec]] = field(default_factory=dict)  # precision -> stage
+    int8: dict[str, Any] = field(default_factory=dict)  # how the INT8 graphs were quantized and calibrated, what stayed float
     format_version: int = BUNDLE_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

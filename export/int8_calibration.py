@@ -1,0 +1,68 @@
+"""What an INT8 export is asked for (`haris export --precision int8 --calibration ...`), the
+calibration it prepares once for every graph of the bundle, and what the manifest records of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+
+from haris.export.calibration_set import calibration_items, stage_feeds
+from haris.export.int8_quantization import QUANTIZED_OP_TYPES, GraphQuantizer
+from haris.export.int8_sensitivity import DEFAULT_TARGET_ERROR, choose_float_nodes
+from haris.modeling.haris_model import Haris
+
+DEFAULT_CALIBRATION_IMAGES = 16
+HELD_OUT_IMAGES = 2  # read beside the calibration images, never calibrated on: what float nodes are chosen by
+
+
+@dataclass(frozen=True)
+class Int8Request:
+    calibration: str | Path | None = None  # a dataset or image folder; None: synthetic scenes rendered in memory
+    images: int = DEFAULT_CALIBRATION_IMAGES
+    method: str = "static"  # or "dynamic": activations quantized per call, onnxruntime only
+    target_error: float = DEFAULT_TARGET_ERROR  # relative output error per graph the float nodes are chosen for
+
+
+@dataclass
+class Int8Calibration:
+    request: Int8Request
+    calibration_feeds: dict[str, list[dict[str, np.ndarray]]]  # per graph, its inputs for each calibration image
+    held_out_feeds: dict[str, list[dict[str, np.ndarray]]]
+    graphs: dict[str, dict[str, Any]] = field(default_factory=dict)  # per graph, what was kept float and measured
+
+    @classmethod
+    def prepare(cls, model: Haris, request: Int8Request) -> Int8Calibration:
+        """Read the calibration and held-out images and run them through the eager model."""
+        items = calibration_items(request.calibration, request.images + HELD_OUT_IMAGES, model.config.image_size)
+        feeds = stage_feeds(model, items)
+        calibrate = {name: stage[: request.images] for name, stage in feeds.items()}
+        held_out = {name: stage[request.images :] for name, stage in feeds.items()}
+        return cls(request, calibrate if request.method == "static" else {}, held_out)
+
+    def quantize(self, fp32: onnx.ModelProto, name: str, progress: bool = False) -> onnx.ModelProto:
+        with GraphQuantizer(fp32, name, self.request.method, self.calibration_feeds.get(name, [])) as quantizer:
+            graph, sensitivity = choose_float_nodes(quantizer, self.held_out_feeds[name], self.request.target_error, progress)
+            self.graphs[name] = {"attention_logit_nodes": quantizer.always_float, **sensitivity.to_dict()}
+        return graph
+
+    def record(self) -> dict[str, Any]:
+        static = self.request.method == "static"
+        source = str(Path(self.request.calibration).resolve()) if self.request.calibration else "synthetic scenes rendered in memory (seed 1)"
+        return {
+            "method": self.request.method,
+            "library": f"onnxruntime.quantization {onnxruntime.__version__}",
+            "format": "QDQ (QuantizeLinear / DequantizeLinear)" if static else "dynamic (DynamicQuantizeLinear, MatMulInteger)",
+            "weights": "int8, symmetric, per output channel",
+            "activations": "int8, symmetric, min/max over the calibration images" if static else "uint8, quantized per call",
+            "quantized_op_types": list(QUANTIZED_OP_TYPES) if static else ["MatMul"],
+            "float_ops": "every other op type (LayerNormalization, Softmax, GELU, residual adds, resizes), the attention logits, "
+            "and the nodes chosen by measurement (graphs.<name>.float_nodes)",
+            "calibration": {"source": source, "images": self.request.images} if static else None,
+            "held_out_images": HELD_OUT_IMAGES,
+            "graphs": self.graphs,
+        }

@@ -1,0 +1,129 @@
+"""INT8 graphs: explicit Q/DQ ONNX calibrated on images, with chosen nodes left in float.
+
+onnxruntime.quantization (in our dependency set, and kept current with onnx and onnxruntime) writes
+the graphs: static quantization in QDQ form, weights INT8 per output channel and symmetric,
+activations INT8 symmetric (zero point 0, which TensorRT's explicit quantization requires), so one
+graph runs under onnxruntime's CPU provider and builds as a strongly typed TensorRT engine. NVIDIA's
+ModelOpt was not chosen: it pins older onnx and onnxruntime-gpu than this project runs.
+
+Only MatMul, Conv and Gemm are quantized; every other op (LayerNorm, Softmax, GELU, the residual
+adds) stays float, and so do the attention-logit products (q k^T): the logits' range grows with the
+text and the image, and a static scale clips them. Which of the other MatMul/Conv/Gemm nodes also
+stay float is measured (export/int8_sensitivity.py).
+
+Calibration runs once per graph: its activation ranges are kept in onnxruntime's calibration cache
+and every variant the sensitivity search tries reuses them. The calibrator feeds the images one at a
+time and the MinMax calibrator reduces every tensor to its min and max inside the graph, so what it
+keeps grows by two scalars per tensor and image, not by whole activations. (Its
+`CalibMaxIntermediateOutputs` option is not used: in onnxruntime 1.32 it drops the collected ranges,
+and calibration then fails with "No data is collected".)
+
+Dynamic quantization (MatMul weights only, activations quantized per call) is the alternative
+(`method="dynamic"`): no calibration, onnxruntime only (TensorRT does not take its integer MatMuls).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+
+from haris.errors import ExportError
+from haris.export.fp16_conversion import attention_logit_nodes, name_unnamed_nodes
+
+METHODS = ("static", "dynamic")
+QUANTIZED_OP_TYPES = ("MatMul", "Conv", "Gemm")
+
+
+class _Feeds(CalibrationDataReader):
+    def __init__(self, feeds: Sequence[dict[str, np.ndarray]]) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+class GraphQuantizer:
+    """One FP32 graph, calibrated once, quantized into as many variants as asked. A context manager:
+    its working files live in a temporary folder until it closes."""
+
+    def __init__(self, fp32: onnx.ModelProto, name: str, method: str, calibration_feeds: Sequence[dict[str, np.ndarray]]) -> None:
+        if method not in METHODS:
+            raise ExportError(f"INT8 method must be one of {', '.join(METHODS)}, got {method!r}")
+        if method == "static" and not calibration_feeds:
+            raise ExportError(f"static INT8 quantization of {name} needs calibration inputs")
+        self.name, self.method, self._feeds = name, method, list(calibration_feeds)
+        self._folder = tempfile.TemporaryDirectory(prefix=f"haris-int8-{name}-")
+        self.fp32_path = Path(self._folder.name, "fp32.onnx")
+        self._ranges = Path(self._folder.name, "ranges.json")
+        model = name_unnamed_nodes(onnx.ModelProto.FromString(fp32.SerializeToString()))
+        onnx.save(model, self.fp32_path)
+        self.always_float = sorted(attention_logit_nodes(model))
+        always = set(self.always_float)
+        op_types = QUANTIZED_OP_TYPES if method == "static" else ("MatMul",)
+        self.candidates = [node.name for node in model.graph.node if node.op_type in op_types and node.name not in always]
+
+    def quantize(self, float_nodes: Sequence[str] = (), only: Sequence[str] | None = None) -> onnx.ModelProto:
+        """The INT8 graph with `float_nodes` (and the attention logits) left float; with `only`, just those nodes quantized."""
+        target = Path(self._folder.name, "int8.onnx")
+        excluded = sorted({*self.always_float, *float_nodes})
+        with _quiet_root_logger():
+            self._write(target, excluded, only)
+        return onnx.load(target)
+
+    def _write(self, target: Path, excluded: list[str], only: Sequence[str] | None) -> None:
+        if self.method == "static":
+            quantize_static(
+                self.fp32_path,
+                target,
+                _Feeds(self._feeds) if not self._ranges.exists() else None,
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=list(QUANTIZED_OP_TYPES),
+                nodes_to_quantize=list(only) if only is not None else None,
+                per_channel=True,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=excluded,
+                calibrate_method=CalibrationMethod.MinMax,
+                # Biases stay float: TensorRT dequantizes only 8-bit (and smaller) integers, not int32.
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False},
+                calibration_cache_path=self._ranges,
+            )
+        else:
+            quantize_dynamic(
+                self.fp32_path,
+                target,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_quantize=list(only) if only is not None else None,
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=excluded,
+            )
+
+    def close(self) -> None:
+        self._folder.cleanup()
+
+    def __enter__(self) -> GraphQuantizer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime.quantization warns on the root logger at every call (that the graph was not
+    pre-processed, which only matters to its shape inference); a search calls it dozens of times."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)

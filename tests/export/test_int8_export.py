@@ -1,0 +1,119 @@
+"""INT8 bundles: calibrated Q/DQ graphs beside FP32, that the Predictor runs and parity passes, the
+quantization choices in the manifest, clear errors for bad calibration input, and engines built
+ahead of time from the Q/DQ graphs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+from runtime_samples import demo_scenes
+
+from haris.benchmarks.parity_checks import TOLERANCES
+from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
+from haris.errors import ExportError
+from haris.export.bundle_engines import build_bundle_engines
+from haris.export.bundle_export import export_bundle
+from haris.export.calibration_set import calibration_items
+from haris.export.int8_calibration import Int8Request
+from haris.runtime.bundle import Bundle
+from haris.runtime.predictor import Predictor
+from haris.runtime.tensor_contract import STAGE_INPUTS, STAGES
+
+
+@pytest.fixture(scope="module")
+def int8_bundle(tiny_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("int8") / "bundle"
+    return export_bundle(tiny_checkpoint, out, ("fp32", "int8"), int8=Int8Request(images=4), progress=False)
+
+
+def test_int8_graphs_are_explicit_qdq_with_the_contract_and_the_choices_recorded(int8_bundle):
+    manifest = Bundle.open(int8_bundle).manifest
+    assert set(manifest.graphs) == {"fp32", "int8"} and set(manifest.graphs["int8"]) == set(STAGES)
+    for name in STAGES:
+        spec = manifest.graph(name, "int8")
+        assert [tensor.name for tensor in spec.inputs] == list(STAGE_INPUTS[name])
+        assert all(tensor.dtype in ("float32", "int32", "bool") for tensor in (*spec.inputs, *spec.outputs))
+    ops = {node.op_type for node in onnx.load(int8_bundle / "fusion.int8.onnx").graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "LayerNormalization" in ops
+    record = manifest.int8
+    assert record["method"] == "static" and record["calibration"] == {"source": "synthetic scenes rendered in memory (seed 1)", "images": 4}
+    assert record["graphs"]["fusion"]["attention_logit_nodes"]  # the attention logits stay float
+    assert manifest.checks["int8"]["decoder"]["mask_logits"]["min_mask_agreement"] >= 0.95
+
+
+def test_float_nodes_are_chosen_by_measurement_and_the_graphs_keep_them_float(int8_bundle):
+    record = Bundle.open(int8_bundle).manifest.int8
+    for name in STAGES:
+        chosen = record["graphs"][name]
+        assert chosen["error"] <= chosen["target_error"] or chosen["quantized_nodes"] == 0, chosen
+        assert chosen["quantized_nodes"] + len(chosen["float_nodes"]) == chosen["candidate_nodes"]
+        if chosen["float_nodes"]:  # searched: the most sensitive nodes alone were measured, and went float first
+            assert chosen["error_all_int8"] > chosen["target_error"] and chosen["float_nodes"][0] == next(iter(chosen["most_sensitive"]))
+        graph = onnx.load(int8_bundle / f"{name}.int8.onnx").graph
+        dequantized = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+        # A node runs in INT8 when every input it multiplies comes through a DequantizeLinear; a float
+        # node may read a tensor rounded for another consumer, but not all of its inputs.
+        in_int8 = {node.name for node in graph.node if node.op_type in ("MatMul", "Conv", "Gemm") and set(node.input[:2]) <= dequantized}
+        assert not in_int8 & {*chosen["float_nodes"], *chosen["attention_logit_nodes"]}, name
+        assert len(in_int8) == chosen["quantized_nodes"], name
+
+
+def test_int8_stages_pass_the_parity_stage_tolerance_and_the_predictor_runs_them(int8_bundle, tiny_checkpoint):
+    """Each INT8 stage on eager's own stage inputs (scenes the calibration never saw) within the
+    parity bench's INT8 stage tolerance. End to end, the 0.98 mask-IoU bar is for a trained model
+    (`haris bench parity`, docs/int8.md): this random model's logits are small differences of large
+    numbers (they straddle zero by construction), so end to end its masks flip where any rounding would."""
+    eager = Predictor.from_checkpoint(tiny_checkpoint)
+    int8 = Predictor.from_bundle(int8_bundle, precision="int8", threads=1)
+    scenes = demo_scenes(4)
+    differences = stage_differences(int8.backend, eager_stage_samples(eager, [pixels for pixels, _ in scenes], [texts for _, texts in scenes]))
+    for stage, tensors in differences.items():
+        for name, difference in tensors.items():
+            assert difference["relative"] <= TOLERANCES["int8"].stage_relative, (stage, name, difference)
+    pixels, texts = scenes[0]
+    predictions = int8.segment(pixels, texts)
+    assert [p.expression for p in predictions] == texts and all(p.mask.shape == pixels.shape[:2] and p.mask.any() for p in predictions)
+
+
+def test_calibration_from_a_folder_of_images_and_its_errors(tmp_path):
+    (tmp_path / "photos").mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((40, 60, 3), 50 * index, np.uint8)).save(tmp_path / "photos" / f"p{index}.png")
+    items = calibration_items(tmp_path / "photos", 3, 64)
+    assert len(items) == 3 and all(item.expressions and item.pixels.shape == (40, 60, 3) for item in items)
+    with pytest.raises(ExportError, match="holds 3 images .*fewer than the 5 asked"):
+        calibration_items(tmp_path / "photos", 5, 64)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ExportError, match="holds 0 images"):
+        calibration_items(tmp_path / "empty", 2, 64)
+    with pytest.raises(ExportError, match="calibration folder not found"):
+        calibration_items(tmp_path / "nowhere", 2, 64)
+    (tmp_path / "photos" / "p0.png").write_bytes(b"not a png")
+    with pytest.raises(ExportError, match="calibration image unreadable: .*p0.png"):
+        calibration_items(tmp_path / "photos", 3, 64)
+    with pytest.raises(ExportError, match="at least 2 images"):
+        calibration_items(None, 1, 64)
+
+
+def test_calibration_from_a_refer_dataset_uses_its_sentences(tmp_path):
+    from haris.data.synthetic import write_synthetic_dataset
+
+    write_synthetic_dataset(tmp_path / "data", num_images=12, image_size=64, seed=2, progress=False)
+    items = calibration_items(tmp_path / "data", 4, 64)
+    refs = json.loads(json.dumps([item.expressions for item in items]))
+    assert len(items) == 4 and all(refs) and all(isinstance(text, str) for texts in refs for text in texts)
+
+
+@pytest.mark.trt
+def test_tensorrt_rtx_builds_engines_from_the_int8_graphs_ahead_of_time(int8_bundle, tmp_path):
+    pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx is not installed (`pip install tensorrt-rtx`)")
+    bundle_dir = Path(shutil.copytree(int8_bundle, tmp_path / "bundle"))
+    build_bundle_engines(bundle_dir, "int8", flavor="tensorrt_rtx", progress=False)
+    engines = Bundle.open(bundle_dir).manifest.engines["int8"]
+    assert set(engines) == set(STAGES) and all((bundle_dir / spec.file).stat().st_size > 0 for spec in engines.values())
