@@ -24,6 +24,8 @@ def describe_bundle(bundle: Bundle) -> str:
         lines.append(f"\n{precision} graphs:")
         for name, spec in graphs.items():
             lines += _graph_lines(name, spec, manifest.checks.get(precision, {}).get(name, {}))
+    if manifest.int8:
+        lines += _int8_lines(manifest.int8)
     for precision, engines in manifest.engines.items():
         lines.append(f"\n{precision} TensorRT engines:")
         lines += [f"  {stage:<14} {spec.file}  (sidecar {spec.sidecar})" for stage, spec in engines.items()]
@@ -47,3 +49,16 @@ def _graph_lines(name: str, spec: GraphSpec, check: dict) -> list[str]:
 
 def _tensor(tensor: TensorSpec) -> str:
     return f"{tensor.name} {tensor.dtype}[{', '.join(str(dim) for dim in tensor.shape)}]"
+
+
+def _int8_lines(record: dict) -> list[str]:
+    calibration = record.get("calibration") or {}
+    source = f"{calibration['images']} images from {calibration['source']}" if calibration else "none (dynamic)"
+    lines = [f"\nint8: {record['method']} ({record['format']}), calibration: {source}"]
+    for name, graph in record.get("graphs", {}).items():
+        lines.append(
+            f"  {name:<14} {graph['quantized_nodes']} of {graph['candidate_nodes']} MatMul/Conv/Gemm in INT8, "
+            f"{len(graph['float_nodes'])} kept float by measurement; output error {graph['error']:.4f} "
+            f"(all INT8: {graph['error_all_int8']:.4f}, target {graph['target_error']})"
+        )
+    return lines

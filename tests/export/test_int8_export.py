@@ -22,6 +22,7 @@ from haris.export.bundle_export import export_bundle
 from haris.export.calibration_set import calibration_items
 from haris.export.int8_calibration import Int8Request
 from haris.runtime.bundle import Bundle
+from haris.runtime.bundle_description import describe_bundle
 from haris.runtime.predictor import Predictor
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGES
 
@@ -45,6 +46,9 @@ def test_int8_graphs_are_explicit_qdq_with_the_contract_and_the_choices_recorded
     assert record["method"] == "static" and record["calibration"] == {"source": "synthetic scenes rendered in memory (seed 1)", "images": 4}
     assert record["graphs"]["fusion"]["attention_logit_nodes"]  # the attention logits stay float
     assert manifest.checks["int8"]["decoder"]["mask_logits"]["min_mask_agreement"] >= 0.95
+    described = describe_bundle(Bundle.open(int8_bundle))
+    decoder = record["graphs"]["decoder"]
+    assert f"decoder        {decoder['quantized_nodes']} of {decoder['candidate_nodes']} MatMul/Conv/Gemm in INT8" in described
 
 
 def test_float_nodes_are_chosen_by_measurement_and_the_graphs_keep_them_float(int8_bundle):
