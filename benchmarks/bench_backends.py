@@ -21,8 +21,9 @@ from pathlib import Path
 
 from haris.cpu_features import cpu_features
 from haris.errors import HarisError
+from haris.runtime.bundle import Bundle
 from haris.runtime.predictor import DEFAULT_CACHE_BYTES, Predictor
-from haris.runtime.predictor_factory import open_predictor
+from haris.runtime.predictor_factory import open_predictor, predictor_for_model
 
 PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnxruntime": ("fp32", "fp16", "int8"), "tensorrt": ("fp16", "fp32", "int8")}
 DEFAULT_DEVICES = {"torch": "cpu", "onnxruntime": "cpu", "tensorrt": "cuda:0"}
@@ -114,8 +115,19 @@ def open_spec(
 
     Raises HarisError (a BundleError for missing engines or graphs) when it cannot run here.
     """
-    model = checkpoint if spec.backend == "torch" else bundle
-    return open_predictor(model, spec.backend, spec.device, spec.precision, threads, cache_bytes)
+    if spec.backend != "torch":
+        return open_predictor(bundle, spec.backend, spec.device, spec.precision, threads, cache_bytes)
+    eager = open_predictor(checkpoint, "torch", spec.device, spec.precision, threads, cache_bytes)
+    size = Bundle.open(bundle, verify_all=False).manifest.image_size
+    if eager.settings.image_size == size:
+        return eager
+    # A bundle exported at another `--image-size`: eager runs at that size too, or the comparison would be of two sizes.
+    from haris.export.model_resizing import model_at_image_size
+
+    resized = predictor_for_model(model_at_image_size(eager.backend.model, size), spec.precision, cache_bytes, threads=threads)
+    resized.description.update(eager.description, image_size=size)
+    eager.close()
+    return resized
 
 
 def open_available(

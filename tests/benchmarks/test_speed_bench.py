@@ -90,6 +90,13 @@ def test_each_backend_is_judged_against_the_peak_of_its_compute_precision(monkey
     assert peak_for("torch:bf16", "bf16", False, peaks) == ("torch:bf16", 8e11)
     assert peak_for("tensorrt:fp16", "fp16", True, peaks) == ("torch:fp16@cuda", 7e14)
     assert peak_for("tensorrt:fp16", "fp16", True, {"torch:fp32": 1.0}) is None
+    assert peak_for("onnxruntime:int8", "int8", False, peaks | {"onnxruntime:int8": 9e11}) == ("onnxruntime:int8", 9e11)  # INT8's own roof
+
+
+def test_int8_is_judged_against_the_int8_matmul_peak_measured_on_the_q_dq_pattern_our_graphs_use():
+    specs = parse_backends("onnxruntime:fp32,onnxruntime:int8")
+    assert compute_peak.needed_peaks(specs) == ["onnxruntime:fp32", "onnxruntime:int8"]
+    assert compute_peak.onnxruntime_int8_matmul_peak(256, 1) > 1e8  # 34 MOP: any working CPU kernel does this in well under 0.3 s
 
 
 def test_a_precision_without_a_fast_path_has_no_peak_and_is_never_measured(monkeypatch):
@@ -132,3 +139,16 @@ def test_cpu_backends_use_the_host_clock_and_report_no_device_memory(tiny_bundle
     assert clock.seconds(start, clock.mark()) >= 0.0
     assert DeviceMemory("cpu").used_mib(CpuBackend()) is None
     assert peak_rss_mib() >= rss_mib() > 0
+
+
+def test_eager_runs_at_the_size_the_bundle_was_exported_at(tiny_bundle, tmp_path):
+    from tiny_models import build_tiny
+
+    from haris.benchmarks.bench_backends import open_spec, parse_backend
+    from haris.checkpoint import save_checkpoint
+
+    larger = save_checkpoint(build_tiny(["image_size=320"]), tmp_path / "checkpoint")
+    with open_spec(parse_backend("torch:fp32"), larger, tiny_bundle, threads=1) as eager:
+        assert eager.settings.image_size == 256 and eager.description["image_size"] == 256
+        (prediction,) = eager.segment(np.zeros((40, 60, 3), np.uint8), ["the thing"])
+        assert prediction.mask.shape == (40, 60)
