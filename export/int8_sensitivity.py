@@ -34,6 +34,7 @@ class SensitivityRecord:
     float_nodes: list[str]  # chosen by measurement (the attention logits come on top)
     error_all_int8: float
     error: float  # of the graph written
+    cosine: float  # of the graph written: mean cosine similarity of its outputs with FP32's
     target_error: float
     quantized_nodes: int
     candidate_nodes: int
@@ -48,10 +49,14 @@ def choose_float_nodes(
     quantizer: GraphQuantizer, held_out: Sequence[dict[str, np.ndarray]], target_error: float, progress: bool = False
 ) -> tuple[onnx.ModelProto, SensitivityRecord]:
     """The INT8 graph of `quantizer` with the fewest float nodes this search finds within `target_error`."""
-    measure = _error_meter(quantizer, held_out)
+    compare = _comparer(quantizer, held_out)
+
+    def measure(variant: onnx.ModelProto) -> float:
+        return compare(variant)[0]
+
     graph = quantizer.quantize()
-    error_all = measure(graph)
-    record = SensitivityRecord([], error_all, error_all, target_error, len(quantizer.candidates), len(quantizer.candidates))
+    error_all, cosine = compare(graph)
+    record = SensitivityRecord([], error_all, error_all, cosine, target_error, len(quantizer.candidates), len(quantizer.candidates))
     if error_all <= target_error:
         return graph, record
     alone = {}
@@ -71,23 +76,28 @@ def choose_float_nodes(
         if record.error <= target_error:
             break
     record.float_nodes, record.quantized_nodes = float_nodes, len(quantizer.candidates) - len(float_nodes)
+    record.cosine = compare(graph)[1]
     return graph, record
 
 
-def _error_meter(quantizer: GraphQuantizer, held_out: Sequence[dict[str, np.ndarray]]) -> Callable[[onnx.ModelProto], float]:
+def _comparer(quantizer: GraphQuantizer, held_out: Sequence[dict[str, np.ndarray]]) -> Callable[[onnx.ModelProto], tuple[float, float]]:
+    """A variant's (relative L2 error, cosine similarity) against the FP32 graph, each averaged over
+    the float outputs and the held-out feeds."""
     reference = _run(quantizer.fp32_path.read_bytes(), held_out)
 
-    def measure(graph: onnx.ModelProto) -> float:
+    def compare(graph: onnx.ModelProto) -> tuple[float, float]:
         outputs = _run(graph.SerializeToString(), held_out)
-        errors = [
-            np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-12)
+        pairs = [
+            (got.ravel().astype(np.float64), want.ravel().astype(np.float64))
             for got_feed, want_feed in zip(outputs, reference)
             for got, want in zip(got_feed, want_feed)
             if np.issubdtype(want.dtype, np.floating)
         ]
-        return float(np.mean(errors))
+        errors = [np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-12) for got, want in pairs]
+        cosines = [got @ want / max(np.linalg.norm(got) * np.linalg.norm(want), 1e-12) for got, want in pairs]
+        return float(np.mean(errors)), float(np.mean(cosines))
 
-    return measure
+    return compare
 
 
 def _run(model_bytes: bytes, feeds: Sequence[dict[str, np.ndarray]]) -> list[list[np.ndarray]]:

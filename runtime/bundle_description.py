@@ -58,7 +58,8 @@ def _int8_lines(record: dict) -> list[str]:
     for name, graph in record.get("graphs", {}).items():
         lines.append(
             f"  {name:<14} {graph['quantized_nodes']} of {graph['candidate_nodes']} MatMul/Conv/Gemm in INT8, "
-            f"{len(graph['float_nodes'])} kept float by measurement; output error {graph['error']:.4f} "
+            f"{len(graph['float_nodes'])} kept float by measurement; "
+            f"output error {graph['error']:.4f}, cosine {graph.get('cosine', float('nan')):.4f} "
             f"(all INT8: {graph['error_all_int8']:.4f}, target {graph['target_error']})"
         )
     return lines

@@ -57,6 +57,7 @@ def test_float_nodes_are_chosen_by_measurement_and_the_graphs_keep_them_float(in
         chosen = record["graphs"][name]
         assert chosen["error"] <= chosen["target_error"] or chosen["quantized_nodes"] == 0, chosen
         assert chosen["quantized_nodes"] + len(chosen["float_nodes"]) == chosen["candidate_nodes"]
+        assert 0.9 < chosen["cosine"] <= 1.0 + 1e-9, chosen
         if chosen["float_nodes"]:  # searched: the most sensitive nodes alone were measured, and went float first
             assert chosen["error_all_int8"] > chosen["target_error"] and chosen["float_nodes"][0] == next(iter(chosen["most_sensitive"]))
         graph = onnx.load(int8_bundle / f"{name}.int8.onnx").graph
