@@ -59,17 +59,19 @@ def stop_service(settings: ServiceSettings) -> None:
 def run_service(settings: ServiceSettings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop what was started."""
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    original = signal.getsignal(signal.SIGTERM)
     try:
         url = start_service(settings)
+        # Installed after ray.init, whose own SIGTERM handler would abort the process before cleaning up.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); Ctrl-C stops", flush=True)
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
         stop_service(settings)
+        signal.signal(signal.SIGTERM, original)
 
 
 def wait_until_healthy(url: str, timeout_s: float) -> dict[str, Any]:

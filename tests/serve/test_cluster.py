@@ -23,10 +23,11 @@ pytestmark = pytest.mark.serve
 def test_replicas_on_two_nodes_both_answer(tiny_bundle, tmp_path):
     port = free_port()
     haris = str(Path(sys.executable).with_name("haris"))
-    with two_node_cluster(cpus_per_node=1) as address:
+    with two_node_cluster(cpus_per_node=1) as (address, environment):
         command = [haris, "serve", str(tiny_bundle), "--address", address, "--replicas", "2", "--num-cpus", "1", "--port", str(port)]
         with (tmp_path / "serve.log").open("wb") as log:
-            serving = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            # cwd: not the checkout, whose folders Ray would put first on its workers' path
+            serving = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment, cwd=tmp_path)
         try:
             health = wait_until_healthy(f"http://127.0.0.1:{port}", timeout_s=180)
             assert health["deployments"]["Segmenter"]["replicas"] == {"RUNNING": 2}
@@ -48,4 +49,3 @@ def _segment_distinct_images(url: str, count: int) -> list[tuple[int, dict, dict
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda body: post(url, *body), bodies))
     return [(status, body, {name.lower(): value for name, value in headers.items()}) for status, body, headers in answers]
-
