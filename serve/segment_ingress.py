@@ -64,6 +64,12 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
     return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
 
+@api.exception_handler(Exception)
+async def _failed(request: Request, error: Exception) -> JSONResponse:
+    # A fault of the service, not of the request: still JSON, and named (the replica's log has the traceback).
+    return JSONResponse({"error": f"internal error: {type(error).__name__}: {error}"[:1000]}, status_code=500)
+
+
 def _deployment_states() -> dict[str, dict[str, Any]]:
     """Per deployment of this application: its status and replica counts by state. (Above the class:
     Serve pickles the deployment class when it is decorated, with the globals defined by then.)"""
