@@ -20,5 +20,6 @@ def build_app(settings: ServiceSettings) -> Application:
         settings.precision,
         settings.replica_threads,
         {"max_requests": settings.max_batch_requests, "wait_s": settings.batch_wait_s},
+        settings.limits,
     )
     return SegmentIngress.bind(segmenter, settings.limits)
