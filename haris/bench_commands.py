@@ -18,6 +18,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:
     actions = bench.add_subparsers(title="bench commands", metavar="COMMAND")
     _add_parity(actions)
     _add_speed(actions)
+    _add_serve_load(actions)
     report = actions.add_parser("report", help="merge benchmark run folders into one Markdown page")
     report.add_argument("runs", nargs="+", metavar="DIR", help="folders written by `haris bench parity` or `haris bench speed`")
     report.add_argument("--out", required=True, help="Markdown file to write (plots are linked relative to it)")
@@ -43,6 +44,25 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
     parity.add_argument("--stage-samples", type=int, default=2, metavar="N", help="refs whose stage inputs and outputs are compared")
     parity.add_argument("--reference-device", default="cpu", help="device of the eager FP32 reference (default: cpu)")
     parity.set_defaults(run=_run_parity)
+
+
+def _add_serve_load(actions: argparse._SubParsersAction) -> None:
+    load = actions.add_parser("serve", help="`haris serve` under load (1/4/16 clients) against the in-process Predictor, and a replica kill")
+    load.add_argument("bundle", help="bundle directory")
+    load.add_argument("--out", default="runs/serve_load", help="folder for serve_load.json and .md (default: %(default)s)")
+    load.add_argument("--clients", default="1,4,16", help="comma-separated concurrent clients per level (default: %(default)s)")
+    load.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level (default 15; the kill run twice that)")
+    load.add_argument("--replicas", type=int, default=2, help="service replicas, sharing the machine's cores (default 2)")
+    load.add_argument("--port", type=int, default=8431)
+    load.set_defaults(run=_run_serve_load)
+
+
+def _run_serve_load(args: argparse.Namespace) -> None:
+    from haris.benchmarks.serve_load import run_serve_load
+
+    clients = tuple(int(part) for part in args.clients.split(",") if part.strip())
+    report = run_serve_load(args.bundle, args.out, clients, args.seconds, args.replicas, port=args.port)
+    print(f"wrote {args.out}/serve_load.md: {report['levels'][-1]['throughput']} requests/s at {clients[-1]} clients")
 
 
 def _add_speed(actions: argparse._SubParsersAction) -> None:

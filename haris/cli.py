@@ -14,6 +14,7 @@ from haris.bench_commands import add_bench_commands
 from haris.data.dataset_source import add_dataset_arguments
 from haris.deploy_commands import add_deploy_commands
 from haris.errors import HarisError
+from haris.serve_commands import add_serve_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(commands)
     _add_data(commands)
     add_deploy_commands(commands)
+    add_serve_command(commands)
     add_bench_commands(commands)
     return parser
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from haris.errors import HarisError
+
 
 def add_deploy_commands(commands: argparse._SubParsersAction) -> None:
     _add_export(commands)
@@ -59,8 +61,8 @@ def _add_build(commands: argparse._SubParsersAction) -> None:
 
 def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict = commands.add_parser("predict", help="segment what expressions refer to in images, with a bundle or a checkpoint")
-    predict.add_argument("model", help="bundle directory, or checkpoint / run directory (eager torch)")
-    predict.add_argument("images", nargs="+", help="image files, folders or glob patterns")
+    predict.add_argument("model", help="bundle directory, or checkpoint / run directory (eager torch); with --server, the first image")
+    predict.add_argument("images", nargs="*", help="image files, folders or glob patterns")
     predict.add_argument("-e", "--expression", dest="expressions", action="append", required=True, help="a referring expression (repeatable)")
     predict.add_argument(
         "--backend",
@@ -71,6 +73,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--precision", choices=["fp32", "fp16", "int8"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
     predict.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in predictions.json)")
+    predict.add_argument("--server", metavar="URL", help="segment with a `haris serve` service instead of a local model (then no MODEL)")
     predict.set_defaults(run=_run_predict)
 
 
@@ -124,10 +127,22 @@ def _run_build(args: argparse.Namespace) -> None:
 
 def _run_predict(args: argparse.Namespace) -> None:
     from haris.runtime.predict_run import find_images, predict_images
-    from haris.runtime.predictor_factory import open_predictor
 
-    images = find_images(args.images)
-    predictor = open_predictor(args.model, args.backend, args.device, args.precision)
+    if args.server:
+        if args.backend or args.device or args.precision:
+            raise HarisError("--backend, --device and --precision are the service's settings: leave them out with --server")
+        from haris.client import SegmentClient
+        from haris.remote_predictor import RemotePredictor
+
+        images = find_images([args.model, *args.images])
+        predictor = RemotePredictor(SegmentClient(args.server))
+    else:
+        from haris.runtime.predictor_factory import open_predictor
+
+        if not args.images:
+            raise HarisError("give a MODEL and at least one image (or --server URL and images)")
+        images = find_images(args.images)
+        predictor = open_predictor(args.model, args.backend, args.device, args.precision)
     report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
     skipped = f", skipped {len(report['skipped'])} unreadable" if report["skipped"] else ""
     print(f"wrote {len(report['images'])} images x {len(args.expressions)} expressions to {args.out}{skipped}")

@@ -27,3 +27,13 @@ class BundleError(HarisError):
 
 class TrainingInterrupted(HarisError):
     """A training run stopped by Ctrl-C or SIGTERM, after its checkpoint was saved: not finished."""
+
+
+class ServiceError(HarisError):
+    """A `haris serve` service that refused a request (its HTTP status and message), or that could
+    not be reached (status None)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"the service answered {status}: {message}" if status else message)
+        self.status = status
+        self.message = message

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -24,6 +25,12 @@ from haris.runtime.mask_overlay import write_overlay
 from haris.runtime.predictor import Predictor
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class Segmenter(Protocol):
+    """What predict_images runs: a Predictor, or a service client in its place (haris.remote_predictor)."""
+
+    def segment(self, image: np.ndarray, expressions: Sequence[str]) -> list: ...
 
 
 def find_images(sources: Sequence[str]) -> list[Path]:
@@ -44,7 +51,7 @@ def find_images(sources: Sequence[str]) -> list[Path]:
 
 
 def predict_images(
-    predictor: Predictor,
+    predictor: Segmenter,
     images: Sequence[Path],
     expressions: Sequence[str],
     out: str | Path,
@@ -52,7 +59,8 @@ def predict_images(
     progress: bool = True,
 ) -> dict:
     """Run every expression on every image; write the files above and return the JSON written."""
-    predictor.tokenize(list(expressions))  # a bad expression fails now, not after the first image
+    if isinstance(predictor, Predictor):
+        predictor.tokenize(list(expressions))  # a bad expression fails now, not after the first image (a service checks it on the first)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results, skipped = [], []

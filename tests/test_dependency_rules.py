@@ -18,7 +18,14 @@ import tomllib
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "torchvision", "onnx", "onnxruntime", "tensorrt", "tensorrt_rtx", "open_clip", "segment_anything")
 # Top-level folders and the package each installs as (pyproject's package-dir).
-FOLDERS = {"haris": "haris", "export": "haris.export", "runtime": "haris.runtime", "benchmarks": "haris.benchmarks", "cpp_ops": "haris.cpp_ops"}
+FOLDERS = {
+    "haris": "haris",
+    "export": "haris.export",
+    "runtime": "haris.runtime",
+    "benchmarks": "haris.benchmarks",
+    "cpp_ops": "haris.cpp_ops",
+    "serve": "haris.serve",
+}
 # What importing any runtime module must never load: the training side of HARIS, and torch.
 NOT_IN_RUNTIME = ("torch", "haris.checkpoint", "haris.data", "haris.evaluation", "haris.train", "haris.export", "haris.modeling", "haris.losses")
 # Third-party imports a runtime file may make beyond its extra, each only lazily where it is named.
@@ -203,7 +210,7 @@ def test_model_sources_import_no_loss_optimizer_onnx_or_tensorrt():
         assert not bad, path
 
 
-@pytest.mark.parametrize("package", ["haris.export", "haris.runtime", "haris.benchmarks", "haris.cpp_ops", "haris.configs"])
+@pytest.mark.parametrize("package", ["haris.export", "haris.runtime", "haris.benchmarks", "haris.cpp_ops", "haris.configs", "haris.serve"])
 def test_top_level_folders_import_as_haris_subpackages(package):
     assert package in modules_loaded_by_each([package])[package]
 
@@ -217,3 +224,34 @@ def test_the_public_predictor_imports_lazily_and_torch_free():
     before, after, where = json.loads(result.stdout.splitlines()[-1])
     assert "haris.runtime.predictor" not in before and where == "haris.runtime.predictor"
     assert not {name for name in after if name.split(".")[0] in HEAVY}
+
+
+# The serving stack (the `serve` extra), and the only files that may import it.
+SERVING_LIBRARIES = ("ray", "fastapi", "starlette", "uvicorn", "aiohttp")
+SERVING_FILES = {
+    "serve/segment_ingress.py",
+    "serve/segmenter.py",
+    "serve/service_app.py",
+    "serve/service_runner.py",
+    "serve/request_reading.py",
+    "benchmarks/serve_load.py",
+}
+
+
+def test_only_the_serving_modules_import_ray_or_fastapi():
+    for folder in FOLDERS:
+        for path in python_files(folder):
+            serving = {name for name in imports_of(path) if name.split(".")[0] in SERVING_LIBRARIES}
+            where = str(path.relative_to(REPO))
+            assert not serving or where in SERVING_FILES, f"{where} imports {sorted(serving)}; only {sorted(SERVING_FILES)} may"
+
+
+@pytest.mark.parametrize("module", ["haris.cli", "haris.client", "haris.remote_predictor", "haris.serve", "haris.serve.request_validation"])
+def test_the_client_cli_and_request_checks_load_no_serving_library(module):
+    loaded = modules_loaded_by_each([module])[module]
+    assert not {name for name in loaded if name.split(".")[0] in (*SERVING_LIBRARIES, *HEAVY)}
+
+
+def test_the_client_imports_only_the_standard_library_and_the_core():
+    third_party = {name.split(".")[0] for name in imports_of(REPO / "haris" / "client.py")} - set(sys.stdlib_module_names)
+    assert third_party <= {"haris", "numpy", "PIL", "__future__"}  # Pillow only lazily, to send pixels as PNG

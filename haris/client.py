@@ -1,0 +1,101 @@
+"""`SegmentClient`: the Python client of `haris serve` (docs/serving.md), standard library only.
+
+    client = SegmentClient("http://127.0.0.1:8000")
+    answer = client.segment("photo.jpg", ["the red circle"])  # the API's JSON, see below
+    mask = decode_rle(answer["results"][0]["rle"])             # haris.runtime.segment_response
+
+`segment` returns `{"model": {...}, "image": {"height", "width"}, "results": [{"expression", "rle",
+"box", "area", "score"}, ...]}`, one result per expression in order. A 4xx/5xx answer raises
+ServiceError with the status and the server's message. Segmenting is idempotent, so a request the
+service could not answer (connection refused or reset, 502/503/504) is retried `retries` times.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from haris.errors import HarisError, ServiceError
+
+RETRIED_STATUSES = (502, 503, 504)
+
+__all__ = ["SegmentClient", "ServiceError"]
+
+
+class SegmentClient:
+    def __init__(self, url: str, timeout: float = 60.0, retries: int = 3, retry_wait_s: float = 0.5) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_wait_s = retry_wait_s
+
+    def segment(self, image: str | Path | bytes | np.ndarray, expressions: Sequence[str]) -> dict[str, Any]:
+        """Masks of `expressions` in `image` (a file path, an image file's bytes, or uint8 RGB pixels)."""
+        if isinstance(expressions, str):
+            raise HarisError("expressions must be a list of strings, not one string (wrap it in a list)")
+        body = json.dumps({"image": base64.b64encode(_image_bytes(image)).decode("ascii"), "expressions": list(expressions)})
+        return self._call("POST", "/v1/segment", body.encode("utf-8"), retry=True)
+
+    def health(self) -> dict[str, Any]:
+        """The service's readiness (a 503 while replicas start raises ServiceError)."""
+        return self._call("GET", "/v1/health", None, retry=False)
+
+    def model(self) -> dict[str, Any]:
+        """What answers ({"model": bundle, backend, precision, ...}) and the service's request limits."""
+        return self._call("GET", "/v1/model", None, retry=True)
+
+    def _call(self, method: str, path: str, body: bytes | None, retry: bool) -> dict[str, Any]:
+        for attempt in range(self.retries if retry else 0):
+            try:
+                return self._once(method, path, body)
+            except ServiceError as error:
+                if error.status not in (None, *RETRIED_STATUSES):
+                    raise
+            time.sleep(self.retry_wait_s * 2**attempt)
+        return self._once(method, path, body)  # the last try: its error is the caller's
+
+    def _once(self, method: str, path: str, body: bytes | None) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise ServiceError(error.code, _message(error.read())) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ServiceError(None, f"cannot reach {self.url}: {reason}") from None
+
+
+def _message(body: bytes) -> str:
+    """The server's {"error": ...} message, or the start of whatever else it sent."""
+    try:
+        return str(json.loads(body)["error"])
+    except (ValueError, KeyError, TypeError):
+        return body.decode("utf-8", errors="replace")[:500] or "(no message)"
+
+
+def _image_bytes(image: str | Path | bytes | np.ndarray) -> bytes:
+    if isinstance(image, bytes):
+        return image
+    if isinstance(image, np.ndarray):
+        from PIL import Image  # pixels travel as PNG (lossless); the runtime extra brings Pillow
+
+        from haris.runtime.image_loading import array_to_rgb
+
+        buffer = io.BytesIO()
+        Image.fromarray(array_to_rgb(image)).save(buffer, "PNG")
+        return buffer.getvalue()
+    try:
+        return Path(image).read_bytes()
+    except OSError as error:
+        raise HarisError(f"{image}: cannot read the image file: {error.strerror or error}") from None

@@ -1,0 +1,50 @@
+"""`haris serve`: parses its arguments and calls haris.serve.service_runner.run_service."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_serve_command(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser("serve", help="an HTTP service for a bundle on Ray Serve (docs/serving.md; needs the serve extra)")
+    serve.add_argument("bundle", help="bundle directory (on every node of a cluster, at this path)")
+    serve.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"])
+    serve.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    serve.add_argument("--device", help="device inside a replica: cpu, cuda[:N] (default: cuda:0 with --num-gpus, else cpu)")
+    serve.add_argument("--replicas", type=int, default=1, help="model replicas (default 1)")
+    serve.add_argument("--num-cpus", type=float, default=1.0, help="Ray CPUs per replica (default 1)")
+    serve.add_argument("--num-gpus", type=float, default=0.0, help="Ray GPUs per replica (default 0; 1 on GPU nodes)")
+    serve.add_argument("--threads", type=int, help="onnxruntime and host threads per replica (default: --num-cpus)")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--address", help="attach to this Ray cluster (host:port, or auto) instead of starting Ray here")
+    serve.add_argument("--proxy-on-every-node", action="store_true", help="an HTTP proxy on every node (for a load balancer), not the head only")
+    serve.add_argument("--max-expressions", type=int, default=64, help="per request (default 64)")
+    serve.add_argument("--max-expression-chars", type=int, default=500, help="characters per expression (default 500)")
+    serve.add_argument("--max-payload-mb", type=float, default=20.0, help="request body size limit in MiB; over it: 413 (default 20)")
+    serve.add_argument("--max-image-pixels", type=int, default=40_000_000, help="width x height limit (default 40 M)")
+    serve.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> None:
+    from haris.serve.request_limits import RequestLimits
+    from haris.serve.service_runner import run_service
+    from haris.serve.service_settings import ServiceSettings
+
+    limits = RequestLimits(args.max_expressions, args.max_expression_chars, int(args.max_payload_mb * (1 << 20)), args.max_image_pixels)
+    settings = ServiceSettings(
+        args.bundle,
+        args.backend,
+        args.precision,
+        args.device,
+        args.replicas,
+        args.num_cpus,
+        args.num_gpus,
+        args.threads,
+        args.host,
+        args.port,
+        args.address,
+        args.proxy_on_every_node,
+        limits=limits,
+    )
+    run_service(settings)

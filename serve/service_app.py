@@ -1,0 +1,25 @@
+"""The Ray Serve application of `haris serve`: an ingress in front of N Segmenter replicas."""
+
+from __future__ import annotations
+
+from ray.serve import Application
+
+from haris.serve.segment_ingress import SegmentIngress
+from haris.serve.segmenter import Segmenter
+from haris.serve.service_settings import ServiceSettings
+
+
+def build_app(settings: ServiceSettings) -> Application:
+    segmenter = Segmenter.options(
+        num_replicas=settings.replicas,
+        ray_actor_options={"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus},
+    ).bind(
+        str(settings.bundle),
+        settings.backend,
+        settings.replica_device,
+        settings.precision,
+        settings.replica_threads,
+        {"max_requests": settings.max_batch_requests, "wait_s": settings.batch_wait_s},
+        settings.limits,
+    )
+    return SegmentIngress.bind(segmenter, settings.limits)

@@ -1,0 +1,28 @@
+"""A running service on the tiny bundle (Ray started in this process, 2 CPUs, 2 replicas), shared
+by the `serve` tests and stopped after the last."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from service_requests import SERVICE_LIMITS
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def service(tiny_bundle):
+    """(url, settings) of a service with two replicas; Ray and Serve stop after the last test."""
+    from haris.serve.service_runner import start_service, stop_service
+    from haris.serve.service_settings import ServiceSettings
+
+    settings = ServiceSettings(str(tiny_bundle), replicas=2, port=free_port(), limits=SERVICE_LIMITS)
+    try:
+        yield start_service(settings, {"num_cpus": 2, "log_to_driver": False}), settings
+    finally:
+        stop_service(settings)
