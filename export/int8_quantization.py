@@ -3,7 +3,10 @@
 onnxruntime.quantization (in our dependency set, and kept current with onnx and onnxruntime) writes
 the graphs: static quantization in QDQ form, weights INT8 per output channel and symmetric,
 activations INT8 symmetric (zero point 0, which TensorRT's explicit quantization requires), so one
-graph runs under onnxruntime's CPU provider and builds as a strongly typed TensorRT engine. NVIDIA's
+graph runs under onnxruntime's CPU provider and builds as a strongly typed TensorRT engine. Weights
+use 7 of the 8 bits (`reduce_range`): on x86 CPUs without VNNI (AVX2 only, e.g. Zen 3) onnxruntime's
+u8 x s8 kernel sums pairs of products in 16 bits, which saturates with full-range weights, so the
+same bundle would give other results on those CPUs than on VNNI ones; with 7-bit weights it cannot. NVIDIA's
 ModelOpt was not chosen: it pins older onnx and onnxruntime-gpu than this project runs.
 
 Only MatMul, Conv and Gemm are quantized; every other op (LayerNorm, Softmax, GELU, the residual
@@ -87,6 +90,7 @@ class GraphQuantizer:
                 op_types_to_quantize=list(QUANTIZED_OP_TYPES),
                 nodes_to_quantize=list(only) if only is not None else None,
                 per_channel=True,
+                reduce_range=True,
                 activation_type=QuantType.QInt8,
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=excluded,

@@ -35,7 +35,8 @@ class AnswerSource:
         from haris.client import SegmentClient  # the client lives with `haris serve`; only this mode needs it
 
         client = SegmentClient(url, timeout)
-        description = {**client.model(), "service": url}
+        served = client.model()  # {"model": what answers, "limits": what one request may hold}
+        description = {**served["model"], "service": url, "max_expressions": served["limits"]["max_expressions"]}
         # The client's contract is segment() and model(); close it too if it holds connections.
         return cls(lambda rgb, expressions: client.segment(rgb, expressions), description, getattr(client, "close", _nothing))
 

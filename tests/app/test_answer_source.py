@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pytest
 from runtime_samples import demo_scenes
@@ -35,36 +32,6 @@ def test_open_source_runs_the_bundle_here(tiny_bundle):
         assert source.description["precision"] == "fp16" and source.description["path"] == str(tiny_bundle)
     finally:
         source.close()
-
-
-class FakeSegmentClient:
-    """Stands in for haris.client.SegmentClient (built with `haris serve`, not on this branch): its
-    contract is SegmentClient(url, timeout), .model() and .segment(image, expressions)."""
-
-    made: list = []
-
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
-        self.url, self.timeout, self.calls = url, timeout, []
-        FakeSegmentClient.made.append(self)
-
-    def model(self) -> dict:
-        return {"path": "/srv/bundle", "kind": "bundle", "backend": "tensorrt", "device": "cuda:0", "precision": "fp16", "max_expressions": 32}
-
-    def segment(self, image, expressions) -> dict:
-        self.calls.append((image.shape, list(expressions)))
-        return {"model": self.model(), "image": {"height": image.shape[0], "width": image.shape[1]}, "results": []}
-
-
-def test_a_service_source_wires_the_client(monkeypatch):
-    monkeypatch.setitem(sys.modules, "haris.client", types.SimpleNamespace(SegmentClient=FakeSegmentClient))
-    source = open_source(None, "http://gpu-box:8000")
-    client = FakeSegmentClient.made[-1]
-    assert client.url == "http://gpu-box:8000"
-    assert source.answer(np.zeros((5, 7, 3), np.uint8), ["a"])["image"] == {"height": 5, "width": 7}
-    assert client.calls == [((5, 7, 3), ["a"])]
-    assert source.max_expressions == 32
-    assert "tensorrt on cuda:0" in source.summary() and "through the service http://gpu-box:8000" in source.summary()
-    source.close()
 
 
 @pytest.mark.parametrize(
