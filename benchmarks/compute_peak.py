@@ -57,7 +57,9 @@ def needed_peaks(specs: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(key for key in keys if key is not None))
 
 
-def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Sequence[str], matmul_size: int = CPU_MATMUL_SIZE) -> dict[str, Any]:
+def measure_compute_reference(
+    checkpoint: str | Path, threads: int, peaks: Sequence[str], matmul_size: int = CPU_MATMUL_SIZE, image_size: int | None = None
+) -> dict[str, Any]:
     """The encoder's FLOPs per image and the matmul peaks (FLOP/s) named in `peaks`, measured now;
     CPU peaks from (matmul_size)-square products (smaller ones stay below the peak)."""
     import torch
@@ -75,7 +77,9 @@ def measure_compute_reference(checkpoint: str | Path, threads: int, peaks: Seque
     }
     measured = {key: measures[key]() for key in peaks}
     on_gpu = any(key.endswith("@cuda") for key in peaks)
-    flops = encoder_flops(load_checkpoint(checkpoint))
+    from haris.export.model_resizing import model_at_image_size
+
+    flops = encoder_flops(model_at_image_size(load_checkpoint(checkpoint), image_size))  # at the size the bundle runs
     return {
         "encoder_flops_per_image": flops,
         "matmul_size": matmul_size,

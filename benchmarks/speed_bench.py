@@ -67,7 +67,9 @@ def run_speed(
         "stages": list(PIPELINE_STAGES),
     }
     peaks = needed_peaks([spec for spec in specs if skip_reason(spec) is None])
-    compute = _in_fresh_process("compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size)
+    compute = _in_fresh_process(
+        "compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size, image_size=manifest.image_size
+    )
     results, skipped = _measure_backends(specs, str(checkpoint), str(bundle), settings, compute)
     report = {
         "kind": "speed",
