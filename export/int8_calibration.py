@@ -37,12 +37,13 @@ class Int8Calibration:
 
     @classmethod
     def prepare(cls, model: Haris, request: Int8Request) -> Int8Calibration:
-        """Read the calibration and held-out images and run them through the eager model."""
-        items = calibration_items(request.calibration, request.images + HELD_OUT_IMAGES, model.config.image_size)
+        """Read the calibration (static only) and held-out images and run them through the eager model."""
+        calibrated = request.images if request.method == "static" else 0  # dynamic quantization calibrates nothing
+        items = calibration_items(request.calibration, calibrated + HELD_OUT_IMAGES, model.config.image_size)
         feeds = stage_feeds(model, items)
-        calibrate = {name: stage[: request.images] for name, stage in feeds.items()}
-        held_out = {name: stage[request.images :] for name, stage in feeds.items()}
-        return cls(request, calibrate if request.method == "static" else {}, held_out)
+        calibrate = {name: stage[:calibrated] for name, stage in feeds.items()} if calibrated else {}
+        held_out = {name: stage[calibrated:] for name, stage in feeds.items()}
+        return cls(request, calibrate, held_out)
 
     def quantize(self, fp32: onnx.ModelProto, name: str, progress: bool = False) -> onnx.ModelProto:
         with GraphQuantizer(fp32, name, self.request.method, self.calibration_feeds.get(name, [])) as quantizer:

@@ -50,10 +50,6 @@ def choose_float_nodes(
 ) -> tuple[onnx.ModelProto, SensitivityRecord]:
     """The INT8 graph of `quantizer` with the fewest float nodes this search finds within `target_error`."""
     compare = _comparer(quantizer, held_out)
-
-    def measure(variant: onnx.ModelProto) -> float:
-        return compare(variant)[0]
-
     graph = quantizer.quantize()
     error_all, cosine = compare(graph)
     record = SensitivityRecord([], error_all, error_all, cosine, target_error, len(quantizer.candidates), len(quantizer.candidates))
@@ -61,7 +57,7 @@ def choose_float_nodes(
         return graph, record
     alone = {}
     for node in tqdm(quantizer.candidates, desc=f"int8 sensitivity of {quantizer.name}", unit="node", disable=not progress):
-        alone[node] = measure(quantizer.quantize(only=[node]))
+        alone[node] = compare(quantizer.quantize(only=[node]))[0]
     ranked = sorted(alone, key=alone.__getitem__, reverse=True)
     record.most_sensitive = {node: round(alone[node], 6) for node in ranked[:REPORTED_NODES]}
     float_nodes: list[str] = []
@@ -71,12 +67,11 @@ def choose_float_nodes(
             break
         float_nodes += added
         graph = quantizer.quantize(float_nodes)
-        record.error = measure(graph)
+        record.error, record.cosine = compare(graph)
         record.rounds.append({"float_nodes_added": added, "error": round(record.error, 6)})
         if record.error <= target_error:
             break
     record.float_nodes, record.quantized_nodes = float_nodes, len(quantizer.candidates) - len(float_nodes)
-    record.cosine = compare(graph)[1]
     return graph, record
 
 
