@@ -1,8 +1,8 @@
 """`haris export`: a checkpoint in, a checked bundle out (DESIGN.md, The bundle).
 
-Every graph is traced, simplified, checked against its eager stage in onnxruntime (random and demo
-inputs, all text lengths, N = 1 and N = B) and, for FP16, checked to keep its FP32 islands, before
-anything is written. The bundle is assembled in a staging folder and renamed into place, so an
+Every stage graph is traced and simplified, and the end-to-end graph is composed from them. Each is
+checked against its eager stage in onnxruntime (random and demo inputs, all text lengths, N = 1 and
+N = B) and, for FP16, checked to keep its FP32 islands, before anything is written. The bundle is assembled in a staging folder and renamed into place, so an
 interrupted or failed export leaves no half-written bundle.
 """
 
@@ -26,6 +26,7 @@ from haris.checkpoint.checkpoint_io import load_checkpoint, read_checkpoint_meta
 from haris.config.config_io import config_to_dict
 from haris.errors import ExportError
 from haris.export.check_samples import check_samples
+from haris.export.end_to_end_graph import compose_end_to_end
 from haris.export.fp16_conversion import convert_to_fp16, float32_island_violations
 from haris.export.graph_check import check_graph, check_summary, eager_outputs
 from haris.export.int8_calibration import Int8Calibration, Int8Request
@@ -80,13 +81,15 @@ def _export_graphs(
     graphs: dict[str, dict[str, GraphSpec]] = {precision: {} for precision in precisions}
     checks: dict[str, dict[str, dict]] = {precision: {} for precision in precisions}
     expected_by_graph: dict[str, list] = {}
+    fp32_graphs: dict[str, onnx.ModelProto] = {}
     for name in tqdm(GRAPHS, desc="export", unit="graph", disable=not progress):
         adapter = StageAdapter(model, name)
         # The end-to-end samples pair the same images and texts as the decoder's, whose eager
         # outputs are the whole model's: reuse them rather than run the image encoder again.
         expected = expected_by_graph["decoder"] if name == END_TO_END else eager_outputs(adapter, samples[name])
         expected_by_graph[name] = expected
-        fp32 = export_stage_graph(adapter, samples[name][0], axes)
+        fp32 = compose_end_to_end(fp32_graphs) if name == END_TO_END else export_stage_graph(adapter, samples[name][0], axes)
+        fp32_graphs[name] = fp32
         for precision in precisions:
             if precision == "int8" and name == END_TO_END:
                 # Runtimes run the stage graphs; quantizing the whole model again would double the
