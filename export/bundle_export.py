@@ -2,8 +2,9 @@
 
 Every stage graph is traced and simplified, and the end-to-end graph is composed from them. Each is
 checked against its eager stage in onnxruntime (random and demo inputs, all text lengths, N = 1 and
-N = B) and, for FP16, checked to keep its FP32 islands, before anything is written. The bundle is assembled in a staging folder and renamed into place, so an
-interrupted or failed export leaves no half-written bundle.
+N = B) and, for FP16, checked to keep its FP32 islands, before anything is written. The bundle is
+assembled in a staging folder and renamed into place, so an interrupted or failed export leaves no
+half-written bundle.
 """
 
 from __future__ import annotations
