@@ -23,14 +23,13 @@ from typing import Any
 import numpy as np
 
 from haris.benchmarks.machine_info import describe_machine
+from haris.client import RETRIED_STATUSES, ROUTING_HEADER, image_key
 from haris.data.synthetic.demo_scene import render_scene, scene_sentences
 from haris.runtime.image_loading import load_rgb
 from haris.runtime.predictor_factory import open_predictor
 from haris.serve.request_limits import RequestLimits
 from haris.serve.service_runner import start_service, stop_service
 from haris.serve.service_settings import ServiceSettings
-
-RETRIED = (502, 503, 504)
 
 
 def run_serve_load(
@@ -100,7 +99,8 @@ async def _load(url: str, bodies: list[tuple[bytes, list[str]]], clients: int, s
     until a replica that did not answer before it (the replacement) answers."""
     import aiohttp
 
-    payloads = [json.dumps({"image": base64.b64encode(png).decode(), "expressions": texts}).encode() for png, texts in bodies]
+    # What SegmentClient sends: the JSON body, and the image's hash in the header Serve routes by.
+    payloads = [(json.dumps({"image": base64.b64encode(png).decode(), "expressions": texts}).encode(), image_key(png)) for png, texts in bodies]
     state = {"next": 0, "latencies": [], "retries": 0, "lost": 0, "replicas": set(), "measuring": False}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
 
@@ -140,17 +140,18 @@ async def _load(url: str, bodies: list[tuple[bytes, list[str]]], clients: int, s
     return result
 
 
-async def _post_with_retries(session: Any, url: str, payload: bytes, state: dict[str, Any], tries: int = 6) -> str | None:
+async def _post_with_retries(session: Any, url: str, payload: tuple[bytes, str], state: dict[str, Any], tries: int = 6) -> str | None:
     """The answering replica's name, or None when every try failed (a lost request)."""
     import aiohttp
 
     for attempt in range(tries):
         try:
-            async with session.post(url, data=payload, headers={"Content-Type": "application/json"}) as response:
+            body, key = payload
+            async with session.post(url, data=body, headers={"Content-Type": "application/json", ROUTING_HEADER: key}) as response:
                 await response.read()
                 if response.status == 200:
                     return response.headers["X-Haris-Replica"]
-                if response.status not in RETRIED:
+                if response.status not in RETRIED_STATUSES:
                     break
         except (aiohttp.ClientError, asyncio.TimeoutError):
             pass

@@ -7,12 +7,15 @@
 `segment` returns `{"model": {...}, "image": {"height", "width"}, "results": [{"expression", "rle",
 "box", "area", "score"}, ...]}`, one result per expression in order. A 4xx/5xx answer raises
 ServiceError with the status and the server's message. Segmenting is idempotent, so a request the
-service could not answer (connection refused or reset, 502/503/504) is retried `retries` times.
+service could not answer (connection refused or reset, 500, 502, 503, 504: a replica that dies
+mid-request surfaces as Serve's 500) is retried `retries` times. Each request names its image's hash
+in the `serve_multiplexed_model_id` header, so Serve routes it to a replica that encoded it lately.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import time
@@ -26,7 +29,8 @@ import numpy as np
 
 from haris.errors import HarisError, ServiceError
 
-RETRIED_STATUSES = (502, 503, 504)
+RETRIED_STATUSES = (500, 502, 503, 504)
+ROUTING_HEADER = "serve_multiplexed_model_id"  # Ray Serve's model-multiplexing key
 
 __all__ = ["SegmentClient", "ServiceError"]
 
@@ -42,29 +46,31 @@ class SegmentClient:
         """Masks of `expressions` in `image` (a file path, an image file's bytes, or uint8 RGB pixels)."""
         if isinstance(expressions, str):
             raise HarisError("expressions must be a list of strings, not one string (wrap it in a list)")
-        body = json.dumps({"image": base64.b64encode(_image_bytes(image)).decode("ascii"), "expressions": list(expressions)})
-        return self._call("POST", "/v1/segment", body.encode("utf-8"), retry=True)
+        data = _image_bytes(image)
+        body = json.dumps({"image": base64.b64encode(data).decode("ascii"), "expressions": list(expressions)})
+        return self._call("POST", "/v1/segment", body.encode("utf-8"), retry=True, headers={ROUTING_HEADER: image_key(data)})
 
     def health(self) -> dict[str, Any]:
         """The service's readiness (a 503 while replicas start raises ServiceError)."""
-        return self._call("GET", "/v1/health", None, retry=False)
+        return self._call("GET", "/v1/health", None, retry=False, headers={})
 
     def model(self) -> dict[str, Any]:
         """What answers ({"model": bundle, backend, precision, ...}) and the service's request limits."""
-        return self._call("GET", "/v1/model", None, retry=True)
+        return self._call("GET", "/v1/model", None, retry=True, headers={})
 
-    def _call(self, method: str, path: str, body: bytes | None, retry: bool) -> dict[str, Any]:
+    def _call(self, method: str, path: str, body: bytes | None, retry: bool, headers: dict[str, str]) -> dict[str, Any]:
         for attempt in range(self.retries if retry else 0):
             try:
-                return self._once(method, path, body)
+                return self._once(method, path, body, headers)
             except ServiceError as error:
                 if error.status not in (None, *RETRIED_STATUSES):
                     raise
             time.sleep(self.retry_wait_s * 2**attempt)
-        return self._once(method, path, body)  # the last try: its error is the caller's
+        return self._once(method, path, body, headers)  # the last try: its error is the caller's
 
-    def _once(self, method: str, path: str, body: bytes | None) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+    def _once(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> dict[str, Any]:
+        if body is not None:
+            headers = {**headers, "Content-Type": "application/json"}
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -74,6 +80,11 @@ class SegmentClient:
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise ServiceError(None, f"cannot reach {self.url}: {reason}") from None
+
+
+def image_key(data: bytes) -> str:
+    """The routing key of an image file: a hash of its bytes (any client may compute it so)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _message(body: bytes) -> str:

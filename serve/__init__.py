@@ -1,6 +1,6 @@
 """`haris serve`: the runtime's Predictor behind an HTTP API on Ray Serve (docs/serving.md).
 
 Importing this package loads nothing heavy: Ray and FastAPI are imported by the modules that run
-the service (segment_ingress, segmenter, service_app, service_runner), which the `serve` extra
+the service (segmenter, service_app, service_runner, service_status), which the `serve` extra
 installs. Request limits and validation (request_limits, request_validation) need only the runtime.
 """

@@ -21,6 +21,31 @@ from haris.serve.request_validation import json_request
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
+# The two body forms, for the OpenAPI page (the route reads the raw request, so FastAPI cannot infer them).
+SEGMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            MULTIPART: {
+                "schema": {
+                    "type": "object",
+                    "required": ["image", "expressions"],
+                    "properties": {"image": {"type": "string", "format": "binary"}, "expressions": {"type": "array", "items": {"type": "string"}}},
+                }
+            },
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["image", "expressions"],
+                    "properties": {
+                        "image": {"type": "string", "format": "byte", "description": "base64 of an image file"},
+                        "expressions": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 async def segment_inputs(request: Request, limits: RequestLimits) -> tuple[bytes | None, Any]:

@@ -23,7 +23,7 @@ from haris.serve.request_limits import RequestLimits
 def apply_pixel_limit(limits: RequestLimits) -> None:
     """Make Pillow refuse images over `max_image_pixels` while reading their header (its
     decompression-bomb guard, which load_rgb turns into an ImageError). The setting is process-wide:
-    call it in the process that decodes requests (the ingress replica), not in a library user's."""
+    call it in the process that decodes requests (a Segmenter replica), not in a library user's."""
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
 
 

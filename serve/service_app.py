@@ -1,16 +1,15 @@
-"""The Ray Serve application of `haris serve`: an ingress in front of N Segmenter replicas."""
+"""The Ray Serve application of `haris serve`: N Segmenter replicas, each its own HTTP front."""
 
 from __future__ import annotations
 
 from ray.serve import Application
 
-from haris.serve.segment_ingress import SegmentIngress
 from haris.serve.segmenter import Segmenter
 from haris.serve.service_settings import ServiceSettings
 
 
 def build_app(settings: ServiceSettings) -> Application:
-    segmenter = Segmenter.options(
+    return Segmenter.options(
         num_replicas=settings.replicas,
         ray_actor_options={"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus},
     ).bind(
@@ -22,4 +21,3 @@ def build_app(settings: ServiceSettings) -> Application:
         {"max_requests": settings.max_batch_requests, "wait_s": settings.batch_wait_s},
         settings.limits,
     )
-    return SegmentIngress.bind(segmenter, settings.limits)

@@ -229,7 +229,7 @@ def test_the_public_predictor_imports_lazily_and_torch_free():
 # The serving stack (the `serve` extra), and the only files that may import it.
 SERVING_LIBRARIES = ("ray", "fastapi", "starlette", "uvicorn", "aiohttp")
 SERVING_FILES = {
-    "serve/segment_ingress.py",
+    "serve/service_status.py",
     "serve/segmenter.py",
     "serve/service_app.py",
     "serve/service_runner.py",

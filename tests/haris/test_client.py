@@ -4,6 +4,7 @@ what they return, which answers they retry and which they raise."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,13 +24,14 @@ class ScriptedServer:
     """Answers each request with the next (status, JSON) of `answers`; records what it received."""
 
     def __init__(self, answers: list[tuple[int, dict]]) -> None:
-        self.answers, self.received = list(answers), []
+        self.answers, self.received, self.routing_keys = list(answers), [], []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.received.append((self.command, self.path, self.headers.get("Content-Type"), self.rfile.read(length)))
+                server.routing_keys.append(self.headers.get("serve_multiplexed_model_id"))
                 status, payload = server.answers.pop(0)
                 body = json.dumps(payload).encode()
                 self.send_response(status)
@@ -72,6 +74,8 @@ def test_segment_posts_the_file_and_expressions_as_json_and_returns_the_answer(t
     assert (method, where, content_type) == ("POST", "/v1/segment", "application/json")
     sent = json.loads(body)
     assert base64.b64decode(sent["image"]) == path.read_bytes() and sent["expressions"] == ["the blue band"]
+    # Serve routes by this header to a replica that encoded the same file lately.
+    assert server.routing_keys == [hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()]
 
 
 def test_pixels_travel_losslessly_as_png():
@@ -82,9 +86,11 @@ def test_pixels_travel_losslessly_as_png():
 
 
 def test_a_busy_or_restarting_service_is_retried_and_a_refusal_is_not():
-    with ScriptedServer([(503, {"error": "starting"}), (502, {"error": "bad gateway"}), (200, {"ok": 1})]) as server:
+    # 500: what Serve's proxy answers when the replica died mid-request.
+    answers = [(503, {"error": "starting"}), (500, {"error": "replica died"}), (502, {"error": "bad gateway"}), (200, {"ok": 1})]
+    with ScriptedServer(answers) as server:
         assert SegmentClient(server.url, retry_wait_s=0).segment(b"png", ["x"]) == {"ok": 1}
-    assert len(server.received) == 3
+    assert len(server.received) == 4
     with ScriptedServer([(400, {"error": "expression 0 is empty: nothing to segment"})]) as server, pytest.raises(ServiceError) as refused:
         SegmentClient(server.url, retry_wait_s=0).segment(b"png", [" "])
     assert refused.value.status == 400 and refused.value.message == "expression 0 is empty: nothing to segment" and len(server.received) == 1

@@ -15,6 +15,7 @@ from ray_cluster import free_port, two_node_cluster
 from runtime_samples import demo_scenes, encode_image
 from service_requests import post, segment_form
 
+from haris.client import image_key
 from haris.serve.service_runner import wait_until_healthy
 
 pytestmark = pytest.mark.serve
@@ -43,9 +44,9 @@ def test_replicas_on_two_nodes_both_answer(tiny_bundle, tmp_path):
 
 
 def _segment_distinct_images(url: str, count: int) -> list[tuple[int, dict, dict]]:
-    """`count` requests, 4 at a time, each for another image (so none is routed by a cached image)."""
-    scenes = demo_scenes(count)
-    bodies = [segment_form(encode_image(pixels, "PNG"), expressions[:2]) for pixels, expressions in scenes]
+    """`count` requests, 4 at a time, each for another image with its routing key, as SegmentClient
+    sends them: Serve gives a new key to the replica holding the fewest, which spreads them."""
+    images = [(encode_image(pixels, "PNG"), expressions[:2]) for pixels, expressions in demo_scenes(count)]
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda body: post(url, *body), bodies))
+        answers = list(pool.map(lambda item: post(url, *segment_form(*item), routing_key=image_key(item[0])), images))
     return [(status, body, {name.lower(): value for name, value in headers.items()}) for status, body, headers in answers]

@@ -1,5 +1,6 @@
-"""A Segmenter replica killed (ray.kill) while requests run: every request is still answered (the
-ingress retries on another replica, the client on 502/503/504), and Serve restores two replicas."""
+"""A Segmenter replica killed (ray.kill) while requests run: every request is still answered (Serve
+answers 500 for the requests the dead replica held, and the client retries them), and Serve
+restores two replicas."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import ray
 from runtime_samples import demo_scenes, encode_image
 from service_requests import post, segment_form
 
-from haris.client import SegmentClient
+from haris.client import SegmentClient, image_key
 from haris.errors import ServiceError
 
 pytestmark = pytest.mark.serve
@@ -40,7 +41,8 @@ def _replica_names(url: str) -> list[str]:
     """The actor names of the replicas that answer requests for distinct images (both, normally)."""
     names: set[str] = set()
     for pixels, expressions in demo_scenes(8, seed=11):
-        status, _, headers = post(f"{url}/v1/segment", *segment_form(encode_image(pixels, "PNG"), expressions[:1]))
+        image = encode_image(pixels, "PNG")
+        status, _, headers = post(f"{url}/v1/segment", *segment_form(image, expressions[:1]), routing_key=image_key(image))
         assert status == 200
         names.add({name.lower(): value for name, value in headers.items()}["x-haris-replica"])
     return sorted(names)

@@ -1,4 +1,4 @@
-"""The ingress's checks without Ray: each refusal names the problem and carries its status."""
+"""The service's request checks without Ray: each refusal names the problem and carries its status."""
 
 from __future__ import annotations
 

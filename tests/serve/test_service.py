@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import zlib
 
 import numpy as np
@@ -13,7 +14,7 @@ from runtime_samples import demo_scenes, encode_image
 from service_requests import SERVICE_LIMITS, multipart, post, segment_form
 
 from haris.cli import main
-from haris.client import SegmentClient
+from haris.client import SegmentClient, image_key
 from haris.errors import ServiceError
 from haris.runtime.predictor_factory import open_predictor
 from haris.runtime.segment_response import decode_rle, segment_json
@@ -139,3 +140,23 @@ def test_predict_with_a_server_writes_what_local_predict_writes(service, tiny_bu
     remote = json.loads((tmp_path / "remote" / "predictions.json").read_text())
     assert remote == local and len(remote["images"][0]["predictions"]) == 2
     assert sorted(path.name for path in (tmp_path / "remote").iterdir()) == sorted(path.name for path in (tmp_path / "local").iterdir())
+
+
+def test_requests_for_one_image_go_to_the_replica_that_encoded_it(service):
+    """With the image's key in Serve's routing header (what SegmentClient sends), every request for
+    an image lands on the replica that encoded it first, where its features are cached."""
+    url = f"{service[0]}/v1/segment"
+    images = [(encode_image(pixels, "PNG"), expressions[:1]) for pixels, expressions in demo_scenes(3, seed=21)]
+    first = []
+    for image, expressions in images:
+        status, _, headers = post(url, *segment_form(image, expressions), routing_key=image_key(image))
+        assert status == 200
+        first.append(_replica(headers))
+    time.sleep(1.0)  # the replicas' advertised keys reach the proxy's router through Serve's controller
+    for (image, expressions), replica in zip(images * 3, first * 3):
+        status, _, headers = post(url, *segment_form(image, expressions), routing_key=image_key(image))
+        assert status == 200 and _replica(headers) == replica
+
+
+def _replica(headers: dict) -> str:
+    return {name.lower(): value for name, value in headers.items()}["x-haris-replica"]

@@ -7,15 +7,20 @@ import urllib.error
 import urllib.request
 import uuid
 
+from haris.client import ROUTING_HEADER
 from haris.serve.request_limits import RequestLimits
 
 # The test service's limits: small, so the over-limit requests stay small.
 SERVICE_LIMITS = RequestLimits(max_payload_bytes=2 << 20, max_image_pixels=1_000_000)
 
 
-def post(url: str, body: bytes, content_type: str | None) -> tuple[int, dict, dict]:
-    """(status, JSON answer, headers) of a POST, 4xx/5xx answers included."""
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type} if content_type else {})
+def post(url: str, body: bytes, content_type: str | None, routing_key: str | None = None) -> tuple[int, dict, dict]:
+    """(status, JSON answer, headers) of a POST, 4xx/5xx answers included; `routing_key` goes in the
+    header Serve routes by (what SegmentClient sends: the image file's hash)."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    if routing_key:
+        headers[ROUTING_HEADER] = routing_key
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
