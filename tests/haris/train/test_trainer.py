@@ -25,6 +25,7 @@ RECIPE = [
     "train.workers=0",
     "train.lr=1e-3",
     "train.lr_drop_epochs=[1]",
+    "train.lr_drop_factor=0.1",  # pinned: the drop test expects 1e-3 x 0.1
     "train.checkpoint_every_steps=1",
 ]
 
