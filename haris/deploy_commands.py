@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from haris.errors import HarisError
+from haris.runtime.bundle_manifest import PRECISIONS
 
 
 def add_deploy_commands(commands: argparse._SubParsersAction) -> None:
@@ -44,14 +45,19 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--image-size", type=int, help="input size S (default: the checkpoint's)")
     export.add_argument("--max-images", type=int, default=16, help="largest N the graphs are meant for (default 16)")
     export.add_argument("--max-expressions", type=int, default=64, help="largest B the graphs are meant for (default 64)")
-    export.add_argument("--overwrite", action="store_true", help="replace an existing bundle directory")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing bundle directory (with --add: its graphs at these precisions)")
+    export.add_argument(
+        "--add",
+        action="store_true",
+        help="add --precision (fp16, int8) to the existing bundle --out of this checkpoint, made from its FP32 graphs (no new trace)",
+    )
     export.set_defaults(run=_run_export)
 
 
 def _add_build(commands: argparse._SubParsersAction) -> None:
     build = commands.add_parser("build", help="build TensorRT engines from a bundle's graphs (tensorrt or tensorrt_rtx)")
     build.add_argument("bundle", help="bundle directory")
-    build.add_argument("--precision", default="fp16", choices=["fp16", "fp32", "int8"])
+    build.add_argument("--precision", default="fp16", choices=PRECISIONS)
     build.add_argument("--max-batch", type=int, help="largest N of the image encoder profile (default: the bundle's)")
     build.add_argument("--max-expressions", type=int, help="largest B of the profiles (default: the bundle's)")
     build.add_argument("--timing-cache", help="timing cache file, read if present and written after the build")
@@ -70,7 +76,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint runs eager torch",
     )
     predict.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
-    predict.add_argument("--precision", choices=["fp32", "fp16", "int8"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    predict.add_argument("--precision", choices=PRECISIONS, help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
     predict.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in predictions.json)")
     predict.add_argument("--server", metavar="URL", help="segment with a `haris serve` service instead of a local model (then no MODEL)")
@@ -85,7 +91,7 @@ def _add_app(commands: argparse._SubParsersAction) -> None:
     app.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     app.add_argument("--backend", choices=["onnxruntime", "tensorrt", "torch"], help="as for `haris predict`")
     app.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
-    app.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    app.add_argument("--precision", choices=PRECISIONS, help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     app.add_argument("--threads", type=int, help="threads of the model (default: every core)")
     app.add_argument("--max-expressions", type=int, help="most expressions per image (default: the bundle's limit)")
     app.set_defaults(run=_run_app)
@@ -107,8 +113,9 @@ def _run_export(args: argparse.Namespace) -> None:
         args.max_expressions,
         args.overwrite,
         int8=int8,
+        add=args.add,
     )
-    print(f"wrote {out} ({', '.join(precisions)}); `haris inspect {out}` shows it")
+    print(f"{'added to' if args.add else 'wrote'} {out} ({', '.join(precisions)}); `haris inspect {out}` shows it")
 
 
 def _run_inspect(args: argparse.Namespace) -> None:

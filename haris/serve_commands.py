@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from haris.runtime.bundle_manifest import PRECISIONS
+
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="an HTTP service for a bundle on Ray Serve (docs/serving.md; needs the serve extra)")
     serve.add_argument("bundle", help="bundle directory (on every node of a cluster, at this path)")
     serve.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"])
-    serve.add_argument("--precision", choices=["fp32", "fp16"], help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    serve.add_argument("--precision", choices=PRECISIONS, help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
     serve.add_argument("--device", help="device inside a replica: cpu, cuda[:N] (default: cuda:0 with --num-gpus, else cpu)")
     serve.add_argument("--replicas", type=int, default=1, help="model replicas (default 1)")
     serve.add_argument("--num-cpus", type=float, default=1.0, help="Ray CPUs per replica (default 1)")

@@ -35,7 +35,7 @@ from haris.serve.bad_request import BadRequest
 from haris.serve.request_limits import RequestLimits
 from haris.serve.request_reading import SEGMENT_BODY, segment_inputs
 from haris.serve.request_validation import apply_pixel_limit, checked_expressions, decoded_image
-from haris.serve.service_status import deployment_states
+from haris.serve.service_status import deployment_states, unready_summary
 
 MAX_ROUTED_IMAGES = 128  # image hashes a replica advertises for routing (Serve's LRU of multiplexed ids)
 
@@ -97,7 +97,7 @@ class Segmenter:
         ready = all(state["status"] == "HEALTHY" for state in deployments.values())
         body = {"status": "ok" if ready else "starting", "deployments": deployments}
         if not ready:
-            body["error"] = "not every replica is running yet"
+            body["error"] = f"not every replica is running yet: {unready_summary(deployments)}"
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @api.get("/v1/model", summary="What answers: bundle, backend, precision, image size; and the request limits")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from haris.errors import HarisError
+from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import MANIFEST_FILE
 from haris.serve.request_limits import RequestLimits
 
@@ -31,8 +32,8 @@ class ServiceSettings:
     limits: RequestLimits = field(default_factory=RequestLimits)
 
     def __post_init__(self) -> None:
-        if not (Path(self.bundle) / MANIFEST_FILE).is_file() and self.address is None:
-            raise HarisError(f"{self.bundle}: not a bundle (no {MANIFEST_FILE}); `haris export` writes one")
+        if self.address is None:  # on a cluster, the bundle is where the replicas run, maybe not here
+            _check_bundle(self.bundle, self.precision)
         if self.replicas < 1:
             raise HarisError(f"--replicas must be at least 1, got {self.replicas}")
         if self.num_cpus < 0 or self.num_gpus < 0:
@@ -52,3 +53,15 @@ class ServiceSettings:
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+def _check_bundle(bundle: str, precision: str | None) -> None:
+    """Refuse here, with the fix, what each replica would otherwise fail on inside Ray."""
+    if not (Path(bundle) / MANIFEST_FILE).is_file():
+        raise HarisError(f"{bundle}: not a bundle (no {MANIFEST_FILE}); `haris export` writes one")
+    graphs = Bundle.open(bundle, verify_all=False).manifest.graphs
+    if precision is not None and precision not in graphs:
+        raise HarisError(
+            f"{bundle} has no {precision} graphs (it has {', '.join(graphs)}); "
+            f"`haris export CHECKPOINT --out {bundle} --precision {precision} --add` adds them"
+        )

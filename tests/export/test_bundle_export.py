@@ -134,6 +134,23 @@ def test_export_refuses_an_existing_output_and_leaves_nothing_when_it_fails(tiny
     assert not any(tmp_path.glob("new*"))
 
 
+def test_adding_to_a_bundle_refuses_what_it_cannot_make(tiny_checkpoint, tiny_bundle, tmp_path, capsys):
+    copy = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    with pytest.raises(ExportError, match="from the bundle's FP32 graphs: ask for fp16 or int8"):
+        bundle_export.export_bundle(tiny_checkpoint, copy, ("fp32", "int8"), add=True)
+    with pytest.raises(ExportError, match="image size 256; --image-size 128 cannot be added"):
+        bundle_export.export_bundle(tiny_checkpoint, copy, ("int8",), image_size=128, add=True)
+    assert main(["export", str(tiny_checkpoint), "--out", str(copy), "--precision", "fp16", "--add"]) == 2
+    assert "has fp16 graphs already; pass --overwrite" in capsys.readouterr().err
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["source_checkpoint"]["weights_sha256"] = "0" * 64
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ExportError, match="exported from other weights"):
+        bundle_export.export_bundle(tiny_checkpoint, copy, ("int8",), add=True)
+    with pytest.raises(BundleError, match="not a HARIS bundle"):
+        bundle_export.export_bundle(tiny_checkpoint, tmp_path / "nowhere", ("int8",), add=True)
+
+
 def test_a_checkpoint_whose_weights_do_not_fit_its_config_is_refused(tiny_checkpoint, tmp_path, capsys):
     copy = shutil.copytree(tiny_checkpoint, tmp_path / "checkpoint")
     config = (copy / "config.yaml").read_text().replace("dim: 64", "dim: 32")

@@ -1,6 +1,6 @@
-"""INT8 bundles: calibrated Q/DQ graphs beside FP32, that the Predictor runs and parity passes, the
-quantization choices in the manifest, clear errors for bad calibration input, and engines built
-ahead of time from the Q/DQ graphs."""
+"""INT8 bundles: calibrated Q/DQ graphs added to the tiny bundle from its FP32 graphs (`haris export
+--add`), that the Predictor runs and parity passes, the quantization choices in the manifest, clear
+errors for bad calibration input, and engines built ahead of time from the Q/DQ graphs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from runtime_samples import demo_scenes
 
 from haris.benchmarks.parity_checks import TOLERANCES
 from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
+from haris.cli import main
 from haris.errors import ExportError
 from haris.export.bundle_engines import build_bundle_engines
 from haris.export.bundle_export import export_bundle
@@ -28,14 +29,15 @@ from haris.runtime.tensor_contract import STAGE_INPUTS, STAGES
 
 
 @pytest.fixture(scope="module")
-def int8_bundle(tiny_checkpoint, tmp_path_factory):
-    out = tmp_path_factory.mktemp("int8") / "bundle"
-    return export_bundle(tiny_checkpoint, out, ("fp32", "int8"), int8=Int8Request(images=4), progress=False)
+def int8_bundle(tiny_bundle, tiny_checkpoint, tmp_path_factory):
+    """The tiny bundle with INT8 graphs added (a copy: the tiny bundle is read-only for tests)."""
+    out = shutil.copytree(tiny_bundle, tmp_path_factory.mktemp("int8") / "bundle")
+    return export_bundle(tiny_checkpoint, out, ("int8",), int8=Int8Request(images=4), progress=False, add=True)
 
 
 def test_int8_graphs_are_explicit_qdq_with_the_contract_and_the_choices_recorded(int8_bundle):
     manifest = Bundle.open(int8_bundle).manifest
-    assert set(manifest.graphs) == {"fp32", "int8"} and set(manifest.graphs["int8"]) == set(STAGES)
+    assert set(manifest.graphs) == {"fp32", "fp16", "int8"} and set(manifest.graphs["int8"]) == set(STAGES)
     for name in STAGES:
         spec = manifest.graph(name, "int8")
         assert [tensor.name for tensor in spec.inputs] == list(STAGE_INPUTS[name])
@@ -49,6 +51,14 @@ def test_int8_graphs_are_explicit_qdq_with_the_contract_and_the_choices_recorded
     described = describe_bundle(Bundle.open(int8_bundle))
     decoder = record["graphs"]["decoder"]
     assert f"decoder        {decoder['quantized_nodes']} of {decoder['candidate_nodes']} MatMul/Conv/Gemm in INT8" in described
+
+
+def test_adding_int8_keeps_the_bundles_files_and_a_second_add_needs_overwrite(int8_bundle, tiny_bundle, tiny_checkpoint):
+    before, after = Bundle.open(tiny_bundle).manifest, Bundle.open(int8_bundle).manifest
+    assert {precision: after.graphs[precision] for precision in before.graphs} == before.graphs
+    assert after.tokenizer == before.tokenizer and after.checks["fp16"] == before.checks["fp16"]
+    with pytest.raises(ExportError, match="has int8 graphs already; pass --overwrite"):
+        export_bundle(tiny_checkpoint, int8_bundle, ("int8",), progress=False, add=True)
 
 
 def test_float_nodes_are_chosen_by_measurement_and_the_graphs_keep_them_float(int8_bundle):
@@ -84,6 +94,17 @@ def test_int8_stages_pass_the_parity_stage_tolerance_and_the_predictor_runs_them
     pixels, texts = scenes[0]
     predictions = int8.segment(pixels, texts)
     assert [p.expression for p in predictions] == texts and all(p.mask.shape == pixels.shape[:2] and p.mask.any() for p in predictions)
+
+
+def test_haris_serve_takes_int8_and_refuses_a_bundle_without_it(int8_bundle, tiny_bundle, monkeypatch, capsys):
+    from haris.serve import service_runner
+
+    served = []
+    monkeypatch.setattr(service_runner, "run_service", served.append)
+    assert main(["serve", str(int8_bundle), "--precision", "int8"]) == 0
+    assert served[0].precision == "int8"
+    assert main(["serve", str(tiny_bundle), "--precision", "int8"]) == 2
+    assert f"{tiny_bundle} has no int8 graphs (it has fp32, fp16); `haris export CHECKPOINT --out" in capsys.readouterr().err
 
 
 def test_calibration_from_a_folder_of_images_and_its_errors(tmp_path):
