@@ -114,6 +114,7 @@ def _link_files(base: Bundle, staging: Path, keep: set[str]) -> None:
     for precision in keep & set(manifest.engines):
         names += [name for spec in manifest.engines[precision].values() for name in (spec.file, spec.sidecar)]
     for name in names:
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)  # engines/ holds the plans
         try:
             os.link(base.directory / name, staging / name)
         except OSError:  # another file system, or one without hard links

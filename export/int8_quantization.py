@@ -14,15 +14,10 @@ adds) stays float, and so do the attention-logit products (q k^T): the logits' r
 text and the image, and a static scale clips them. Which of the other MatMul/Conv/Gemm nodes also
 stay float is measured (export/int8_sensitivity.py).
 
-Calibration runs once per graph: its activation ranges are kept in onnxruntime's calibration cache
-and every variant the sensitivity search tries reuses them. The calibrator feeds the images one at a
-time and the MinMax calibrator reduces every tensor to its min and max inside the graph, so what it
-keeps grows by two scalars per tensor and image, not by whole activations. One calibration run,
-though, holds about 4x the activation memory of a plain run (SAM ViT-B at 512: 1.6 GiB against 0.4,
-optimized session or not), and at 1024 more than 22 GiB (docs/int8.md): calibrating the tensors in
-groups, one augmented graph per group, is the next step. (Its
-`CalibMaxIntermediateOutputs` option is not used: in onnxruntime 1.32 it drops the collected ranges,
-and calibration then fails with "No data is collected".)
+Calibration runs once per graph (export/int8_ranges.py): its activation ranges are kept in
+onnxruntime's calibration cache and every variant the sensitivity search tries reuses them. The
+images are fed one at a time and every tensor is reduced to its min and max inside the graph, so
+what calibration keeps grows by two scalars per tensor and image, not by whole activations.
 
 Dynamic quantization (MatMul weights only, activations quantized per call) is the alternative
 (`method="dynamic"`): no calibration, onnxruntime only (TensorRT does not take its integer MatMuls).
@@ -38,21 +33,14 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
 from haris.errors import ExportError
 from haris.export.fp16_conversion import attention_logit_nodes, name_unnamed_nodes
+from haris.export.int8_ranges import write_activation_ranges
 
 METHODS = ("static", "dynamic")
 QUANTIZED_OP_TYPES = ("MatMul", "Conv", "Gemm")
-
-
-class _Feeds(CalibrationDataReader):
-    def __init__(self, feeds: Sequence[dict[str, np.ndarray]]) -> None:
-        self._feeds = iter(feeds)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._feeds, None)
 
 
 class GraphQuantizer:
@@ -64,12 +52,14 @@ class GraphQuantizer:
             raise ExportError(f"INT8 method must be one of {', '.join(METHODS)}, got {method!r}")
         if method == "static" and not calibration_feeds:
             raise ExportError(f"static INT8 quantization of {name} needs calibration inputs")
-        self.name, self.method, self._feeds = name, method, list(calibration_feeds)
+        self.name, self.method = name, method
         self._folder = tempfile.TemporaryDirectory(prefix=f"haris-int8-{name}-")
         self.fp32_path = Path(self._folder.name, "fp32.onnx")
         self._ranges = Path(self._folder.name, "ranges.json")
         model = name_unnamed_nodes(onnx.ModelProto.FromString(fp32.SerializeToString()))
         onnx.save(model, self.fp32_path)
+        if method == "static":
+            write_activation_ranges(self.fp32_path, calibration_feeds, QUANTIZED_OP_TYPES, self._ranges)
         self.always_float = sorted(attention_logit_nodes(model))
         always = set(self.always_float)
         op_types = QUANTIZED_OP_TYPES if method == "static" else ("MatMul",)
@@ -88,7 +78,7 @@ class GraphQuantizer:
             quantize_static(
                 self.fp32_path,
                 target,
-                _Feeds(self._feeds) if not self._ranges.exists() else None,
+                None,  # the activation ranges are read from the calibration cache, measured once
                 quant_format=QuantFormat.QDQ,
                 op_types_to_quantize=list(QUANTIZED_OP_TYPES),
                 nodes_to_quantize=list(only) if only is not None else None,

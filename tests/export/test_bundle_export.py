@@ -19,6 +19,7 @@ from haris.export.fp16_conversion import attention_logit_nodes, float32_island_v
 from haris.export.graph_check import check_graph, eager_outputs
 from haris.export.model_resizing import model_at_image_size
 from haris.export.stage_adapter import StageAdapter
+from haris.file_digest import file_sha256
 from haris.runtime.bundle import Bundle
 from haris.runtime.onnxruntime_session import create_session
 from haris.runtime.tensor_contract import GRAPHS, STAGE_INPUTS
@@ -149,6 +150,24 @@ def test_adding_to_a_bundle_refuses_what_it_cannot_make(tiny_checkpoint, tiny_bu
         bundle_export.export_bundle(tiny_checkpoint, copy, ("int8",), add=True)
     with pytest.raises(BundleError, match="not a HARIS bundle"):
         bundle_export.export_bundle(tiny_checkpoint, tmp_path / "nowhere", ("int8",), add=True)
+
+
+def test_replacing_a_precision_keeps_the_others_and_drops_only_its_engines(tiny_checkpoint, tiny_bundle, tmp_path):
+    copy = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "engines").mkdir()
+    for precision in ("fp32", "fp16"):  # stand-ins for `haris build`'s plans: only their listing matters here
+        plan, sidecar = f"engines/decoder.{precision}.plan", f"engines/decoder.{precision}.json"
+        (copy / plan).write_bytes(precision.encode())
+        (copy / sidecar).write_text("{}")
+        manifest["engines"][precision] = {"decoder": {"file": plan, "sha256": file_sha256(copy / plan), "sidecar": sidecar}}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    before = Bundle.open(copy).manifest
+    bundle_export.export_bundle(tiny_checkpoint, copy, ("fp16",), overwrite=True, progress=False, add=True)
+    after = Bundle.open(copy).manifest  # every listed file present and unaltered
+    assert after.graphs["fp32"] == before.graphs["fp32"] and set(after.graphs["fp16"]) == set(GRAPHS)
+    assert set(after.engines) == {"fp32"} and (copy / "engines/decoder.fp32.plan").is_file()
+    assert not (copy / "engines/decoder.fp16.plan").exists()
 
 
 def test_a_checkpoint_whose_weights_do_not_fit_its_config_is_refused(tiny_checkpoint, tmp_path, capsys):

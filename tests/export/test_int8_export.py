@@ -11,17 +11,22 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from onnxruntime.quantization import CalibrationMethod
+from onnxruntime.quantization.calibrate import create_calibrator, load_tensors_data
 from PIL import Image
 from runtime_samples import demo_scenes
 
 from haris.benchmarks.parity_checks import TOLERANCES
 from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
+from haris.checkpoint import load_checkpoint
 from haris.cli import main
 from haris.errors import ExportError
 from haris.export.bundle_engines import build_bundle_engines
 from haris.export.bundle_export import export_bundle
 from haris.export.calibration_set import calibration_items
-from haris.export.int8_calibration import Int8Request
+from haris.export.int8_calibration import Int8Calibration, Int8Request
+from haris.export.int8_quantization import QUANTIZED_OP_TYPES
+from haris.export.int8_ranges import CalibrationFeeds, write_activation_ranges
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_description import describe_bundle
 from haris.runtime.predictor import Predictor
@@ -59,6 +64,20 @@ def test_adding_int8_keeps_the_bundles_files_and_a_second_add_needs_overwrite(in
     assert after.tokenizer == before.tokenizer and after.checks["fp16"] == before.checks["fp16"]
     with pytest.raises(ExportError, match="has int8 graphs already; pass --overwrite"):
         export_bundle(tiny_checkpoint, int8_bundle, ("int8",), progress=False, add=True)
+
+
+def test_the_ranges_are_those_of_onnxruntimes_own_calibration(tiny_bundle, tiny_checkpoint, tmp_path):
+    """int8_ranges runs onnxruntime's calibrator in another execution order (each activation freed
+    once measured): its ranges must be exactly those of the calibration quantize_static runs."""
+    feeds = Int8Calibration.prepare(load_checkpoint(tiny_checkpoint), Int8Request(images=2)).calibration_feeds["fusion"]
+    graph = tiny_bundle / "fusion.fp32.onnx"
+    calibrator = create_calibrator(graph, list(QUANTIZED_OP_TYPES), (tmp_path / "augmented.onnx").as_posix(), CalibrationMethod.MinMax)
+    calibrator.collect_data(CalibrationFeeds(feeds))
+    theirs = calibrator.compute_data()
+    write_activation_ranges(graph, feeds, QUANTIZED_OP_TYPES, tmp_path / "ranges.json")
+    ours = load_tensors_data(tmp_path / "ranges.json")
+    assert set(ours) == set(theirs) and len(theirs.data) > 20
+    assert all(ours[name].range_value == theirs[name].range_value for name in theirs)
 
 
 def test_float_nodes_are_chosen_by_measurement_and_the_graphs_keep_them_float(int8_bundle):
