@@ -142,27 +142,28 @@ def _export_graphs(
     fp32_stages: dict[str, onnx.ModelProto] | None = None,
 ) -> tuple[dict, dict]:
     """Write and check each graph at each precision. The FP32 stage graphs are traced, unless
-    `fp32_stages` gives them; the end-to-end graph is composed from them."""
+    `fp32_stages` gives them; the end-to-end graph is composed from them, when a precision has one.
+    Runtimes run the stage graphs, so INT8 has no end-to-end graph: quantizing the whole model
+    again would double the export's measuring for a file no runtime of ours loads."""
     samples = check_samples(model)
     graphs: dict[str, dict[str, GraphSpec]] = {precision: {} for precision in precisions}
     checks: dict[str, dict[str, dict]] = {precision: {} for precision in precisions}
     expected_by_graph: dict[str, list] = {}
-    traced: dict[str, onnx.ModelProto] = {}
-    for name in tqdm(GRAPHS, desc="export", unit="graph", disable=not progress):
+    fp32_by_graph: dict[str, onnx.ModelProto] = {}
+    names = GRAPHS if set(precisions) - {"int8"} else STAGES
+    for name in tqdm(names, desc="export", unit="graph", disable=not progress):
         adapter = StageAdapter(model, name)
         # The end-to-end samples pair the same images and texts as the decoder's, whose eager
         # outputs are the whole model's: reuse them rather than run the image encoder again.
         expected = expected_by_graph["decoder"] if name == END_TO_END else eager_outputs(adapter, samples[name])
         expected_by_graph[name] = expected
         if name == END_TO_END:
-            fp32 = compose_end_to_end(traced)
+            fp32 = compose_end_to_end(fp32_by_graph)
         else:
             fp32 = fp32_stages[name] if fp32_stages else export_stage_graph(adapter, samples[name][0], axes)
-        traced[name] = fp32
+        fp32_by_graph[name] = fp32
         for precision in precisions:
             if precision == "int8" and name == END_TO_END:
-                # Runtimes run the stage graphs; quantizing the whole model again would double the
-                # export's measuring for a file no runtime of ours loads.
                 continue
             graph = _precision_graph(fp32, name, precision, calibration, progress)
             report = check_summary(check_graph(graph, name, precision, samples[name], expected))

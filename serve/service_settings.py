@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from haris.errors import HarisError
 from haris.runtime.bundle import Bundle
-from haris.runtime.bundle_manifest import MANIFEST_FILE
 from haris.serve.request_limits import RequestLimits
 
 APP_NAME = "haris"
@@ -56,9 +54,8 @@ class ServiceSettings:
 
 
 def _check_bundle(bundle: str, precision: str | None) -> None:
-    """Refuse here, with the fix, what each replica would otherwise fail on inside Ray."""
-    if not (Path(bundle) / MANIFEST_FILE).is_file():
-        raise HarisError(f"{bundle}: not a bundle (no {MANIFEST_FILE}); `haris export` writes one")
+    """Refuse here, with the fix, what each replica would otherwise fail on inside Ray (Bundle.open
+    refuses a folder without a manifest)."""
     graphs = Bundle.open(bundle, verify_all=False).manifest.graphs
     if precision is not None and precision not in graphs:
         raise HarisError(

@@ -115,7 +115,7 @@ def test_int8_stages_pass_the_parity_stage_tolerance_and_the_predictor_runs_them
     assert [p.expression for p in predictions] == texts and all(p.mask.shape == pixels.shape[:2] and p.mask.any() for p in predictions)
 
 
-def test_haris_serve_takes_int8_and_refuses_a_bundle_without_it(int8_bundle, tiny_bundle, monkeypatch, capsys):
+def test_haris_serve_takes_int8_and_refuses_a_bundle_without_it(int8_bundle, tiny_bundle, tmp_path, monkeypatch, capsys):
     from haris.serve import service_runner
 
     served = []
@@ -124,6 +124,8 @@ def test_haris_serve_takes_int8_and_refuses_a_bundle_without_it(int8_bundle, tin
     assert served[0].precision == "int8"
     assert main(["serve", str(tiny_bundle), "--precision", "int8"]) == 2
     assert f"{tiny_bundle} has no int8 graphs (it has fp32, fp16); `haris export CHECKPOINT --out" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path)]) == 2
+    assert f"{tmp_path} is not a HARIS bundle (no manifest.json)" in capsys.readouterr().err
 
 
 def test_calibration_from_a_folder_of_images_and_its_errors(tmp_path):
