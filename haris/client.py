@@ -9,7 +9,7 @@
 ServiceError with the status and the server's message. Segmenting is idempotent, so a request the
 service could not answer (connection refused or reset, 500, 502, 503, 504: a replica that dies
 mid-request surfaces as Serve's 500) is retried `retries` times. Each request names its image's hash
-in the `serve_multiplexed_model_id` header, so Serve routes it to a replica that encoded it lately.
+in the `x-session-id` header, which the service hashes onto the replica that encoded that image.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 from haris.errors import HarisError, ServiceError
 
 RETRIED_STATUSES = (500, 502, 503, 504)
-ROUTING_HEADER = "serve_multiplexed_model_id"  # Ray Serve's model-multiplexing key
+ROUTING_HEADER = "x-session-id"  # the key of Ray Serve's consistent-hash router
 
 __all__ = ["SegmentClient", "ServiceError"]
 

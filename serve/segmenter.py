@@ -9,10 +9,10 @@ cores (docs/serving.md). Here the request crosses one Ray hop, and its image is 
 Concurrent requests are gathered by `@serve.batch` and run as one `Predictor.predict_batch`: the
 images not in the replica's feature cache are encoded in one image-encoder run, and the expressions
 of all requests are decoded together in batches of up to the bundle's B. Serve's proxy routes
-before it reads the body, so the image's hash comes in the `serve_multiplexed_model_id` header
-(SegmentClient sends it): Serve then prefers a replica that reported that id, i.e. that encoded
-the image lately (the last MAX_ROUTED_IMAGES per replica; the feature cache itself is sized in bytes
-and keyed by pixels, so a request without the header still hits the cache where it lands).
+before it reads the body, so the image's hash comes in a header (SegmentClient sends it), and the
+deployment's router hashes it onto one replica (service_app.py): requests for an image go where it
+was encoded, whose Predictor cache holds its features (keyed by pixels, so a request without the
+header still hits the cache where it lands).
 """
 
 # No `from __future__ import annotations` here: Serve pickles the deployment class by value, and in
@@ -36,8 +36,6 @@ from haris.serve.request_limits import RequestLimits
 from haris.serve.request_reading import SEGMENT_BODY, segment_inputs
 from haris.serve.request_validation import apply_pixel_limit, checked_expressions, decoded_image
 from haris.serve.service_status import deployment_states, unready_summary
-
-MAX_ROUTED_IMAGES = 128  # image hashes a replica advertises for routing (Serve's LRU of multiplexed ids)
 
 api = FastAPI(title="HARIS segmentation service", version=__version__, description="Masks of what referring expressions name in an image.")
 
@@ -82,9 +80,6 @@ class Segmenter:
         image, expressions = await segment_inputs(request, self.limits)
         expressions = checked_expressions(expressions, self.limits)
         pixels = await asyncio.to_thread(decoded_image, image, self.predictor.description["image_size"])
-        image_key = serve.get_multiplexed_model_id()
-        if image_key:
-            await self._advertise_image(image_key)
         result = await self._batched(SegmentItem(pixels, expressions))
         if isinstance(result, HarisError):  # what the model itself refuses, e.g. an expression with no words
             return JSONResponse({"error": str(result)}, status_code=400, headers=self.headers)
@@ -103,11 +98,6 @@ class Segmenter:
     @api.get("/v1/model", summary="What answers: bundle, backend, precision, image size; and the request limits")
     async def model(self) -> dict[str, Any]:
         return {"model": dict(self.predictor.description), "limits": self.limits.to_json()}
-
-    @serve.multiplexed(max_num_models_per_replica=MAX_ROUTED_IMAGES)
-    async def _advertise_image(self, image_key: str) -> str:
-        # Nothing to load: the features are computed in the batch and kept in the Predictor's cache.
-        return image_key
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
     async def _batched(self, items: list[SegmentItem]) -> list[Any]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from runtime_samples import colour_blocks, encode_image
 
-from haris.client import SegmentClient
+from haris.client import ROUTING_HEADER, SegmentClient
 from haris.errors import HarisError, ServiceError
 from haris.remote_predictor import RemotePredictor
 from haris.runtime.image_loading import load_rgb
@@ -31,7 +31,7 @@ class ScriptedServer:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.received.append((self.command, self.path, self.headers.get("Content-Type"), self.rfile.read(length)))
-                server.routing_keys.append(self.headers.get("serve_multiplexed_model_id"))
+                server.routing_keys.append(self.headers.get(ROUTING_HEADER))
                 status, payload = server.answers.pop(0)
                 body = json.dumps(payload).encode()
                 self.send_response(status)

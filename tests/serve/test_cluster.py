@@ -45,7 +45,7 @@ def test_replicas_on_two_nodes_both_answer(tiny_bundle, tmp_path):
 
 def _segment_distinct_images(url: str, count: int) -> list[tuple[int, dict, dict]]:
     """`count` requests, 4 at a time, each for another image with its routing key, as SegmentClient
-    sends them: Serve gives a new key to the replica holding the fewest, which spreads them."""
+    sends them: the keys' hashes spread them over the replicas."""
     images = [(encode_image(pixels, "PNG"), expressions[:2]) for pixels, expressions in demo_scenes(count)]
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda item: post(url, *segment_form(*item), routing_key=image_key(item[0])), images))

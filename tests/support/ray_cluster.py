@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from haris.serve.service_runner import tune_serve_environment
+
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
@@ -35,6 +37,7 @@ def two_node_cluster(cpus_per_node: int = 1, timeout_s: float = 120.0) -> Iterat
     logs under a temporary folder."""
     root = Path(tempfile.mkdtemp(prefix="haris-ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    tune_serve_environment(environment)  # as docs/serving.md asks of a cluster's nodes
     address = f"127.0.0.1:{free_port()}"
     common = ["--block", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus_per_node}", "--num-gpus=0", "--disable-usage-stats"]
     nodes: list[subprocess.Popen] = []
