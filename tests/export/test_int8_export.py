@@ -33,13 +33,6 @@ from haris.runtime.predictor import Predictor
 from haris.runtime.tensor_contract import STAGE_INPUTS, STAGES
 
 
-@pytest.fixture(scope="module")
-def int8_bundle(tiny_bundle, tiny_checkpoint, tmp_path_factory):
-    """The tiny bundle with INT8 graphs added (a copy: the tiny bundle is read-only for tests)."""
-    out = shutil.copytree(tiny_bundle, tmp_path_factory.mktemp("int8") / "bundle")
-    return export_bundle(tiny_checkpoint, out, ("int8",), int8=Int8Request(images=4), progress=False, add=True)
-
-
 def test_int8_graphs_are_explicit_qdq_with_the_contract_and_the_choices_recorded(int8_bundle):
     manifest = Bundle.open(int8_bundle).manifest
     assert set(manifest.graphs) == {"fp32", "fp16", "int8"} and set(manifest.graphs["int8"]) == set(STAGES)

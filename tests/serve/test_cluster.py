@@ -1,5 +1,6 @@
-"""`haris serve --address`: a two-node Ray cluster on the loopback, one replica on each node, and
-requests answered by both; the command, then the cluster, stopped at the end."""
+"""`haris serve --address`: a two-node Ray cluster on the loopback, one replica on each node serving
+the bundle's INT8 graphs, and requests answered by both; the command, then the cluster, stopped at
+the end."""
 
 from __future__ import annotations
 
@@ -15,23 +16,25 @@ from ray_cluster import free_port, two_node_cluster
 from runtime_samples import demo_scenes, encode_image
 from service_requests import post, segment_form
 
-from haris.client import image_key
+from haris.client import SegmentClient, image_key
 from haris.serve.service_runner import wait_until_healthy
 
 pytestmark = pytest.mark.serve
 
 
-def test_replicas_on_two_nodes_both_answer(tiny_bundle, tmp_path):
+def test_replicas_on_two_nodes_both_answer(int8_bundle, tmp_path):
     port = free_port()
     haris = str(Path(sys.executable).with_name("haris"))
     with two_node_cluster(cpus_per_node=1) as (address, environment):
-        command = [haris, "serve", str(tiny_bundle), "--address", address, "--replicas", "2", "--num-cpus", "1", "--port", str(port)]
+        command = [haris, "serve", str(int8_bundle), "--address", address, "--precision", "int8", "--replicas", "2", "--num-cpus", "1"]
+        command += ["--port", str(port)]
         with (tmp_path / "serve.log").open("wb") as log:
             # cwd: not the checkout, whose folders Ray would put first on its workers' path
             serving = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment, cwd=tmp_path)
         try:
             health = wait_until_healthy(f"http://127.0.0.1:{port}", timeout_s=180)
             assert health["deployments"]["Segmenter"]["replicas"] == {"RUNNING": 2}
+            assert SegmentClient(f"http://127.0.0.1:{port}").model()["model"]["precision"] == "int8"
             answers = _segment_distinct_images(f"http://127.0.0.1:{port}/v1/segment", count=16)
         finally:
             os.killpg(serving.pid, signal.SIGTERM)  # run_service deletes the application, the cluster stays
