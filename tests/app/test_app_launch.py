@@ -4,24 +4,18 @@ closing stops the server and closes what answers."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 
 import pytest
 from app_answers import band_source
+from local_ports import free_port
 
 from haris.app.app_launch import start_app
 from haris.errors import HarisError
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_page_is_served_then_stopped_and_a_taken_port_is_an_error():
-    port = _free_port()
+    port = free_port()
     closed, closed_second = [], []
     app = start_app(band_source(closed=closed), port=port)
     try:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from local_ports import free_port
 from PIL import Image
 from runtime_samples import demo_scenes, encode_image
 
@@ -37,12 +37,6 @@ AUDITED_HARIS = Path(__file__).resolve().parents[1] / "support" / "audited_haris
 MAX_EXPRESSIONS = 4
 START_TIMEOUT_S = 180
 ANSWER_TIMEOUT_MS = 60_000
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -64,7 +58,7 @@ def app(tiny_bundle, tmp_path_factory):
     """`haris app` over the tiny bundle on a free loopback port: (url, log path). Stopped (SIGTERM) after the module."""
     folder = tmp_path_factory.mktemp("app")
     log = folder / "app.log"
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, str(AUDITED_HARIS), "app", str(tiny_bundle), "--port", str(port), "--max-expressions", str(MAX_EXPRESSIONS)]
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})

@@ -4,16 +4,9 @@ by the `serve` tests and stopped after the last. Each test gets it healthy: a te
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from local_ports import free_port
 from service_requests import SERVICE_LIMITS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from ray_cluster import free_port, two_node_cluster
+from local_ports import free_port
+from ray_cluster import two_node_cluster
 from runtime_samples import demo_scenes, encode_image
 from service_requests import post, segment_form
 

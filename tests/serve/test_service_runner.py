@@ -14,10 +14,7 @@ SERVING_DOC = Path(__file__).resolve().parents[2] / "docs" / "serving.md"
 def test_a_variable_already_set_keeps_its_value():
     environment = {"RAY_SERVE_LOG_TO_STDERR": "1", "PATH": "/bin"}
     tune_serve_environment(environment)
-    assert environment["RAY_SERVE_LOG_TO_STDERR"] == "1" and environment["PATH"] == "/bin"
-    assert {name: environment[name] for name in SERVE_ENVIRONMENT if name != "RAY_SERVE_LOG_TO_STDERR"} == {
-        name: value for name, value in SERVE_ENVIRONMENT.items() if name != "RAY_SERVE_LOG_TO_STDERR"
-    }
+    assert environment == {**SERVE_ENVIRONMENT, "RAY_SERVE_LOG_TO_STDERR": "1", "PATH": "/bin"}
 
 
 def test_the_cluster_recipe_exports_what_haris_serve_sets():

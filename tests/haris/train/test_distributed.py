@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import torch
 import torch.multiprocessing as mp
 from distributed_worker import evaluate_worker, train_worker
+from local_ports import free_port
 from tiny_models import build_tiny
 from toy_dataset import ToyDataset
 
 from haris.checkpoint import save_checkpoint
 from haris.distributed_context import DistributedContext
 from haris.evaluation.evaluator import evaluate
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_two_process_evaluation_gives_the_same_sums(tmp_path):
