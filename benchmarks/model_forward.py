@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from haris.benchmarks.machine_info import describe_machine, machine_summary
+from haris.benchmarks.worker_process import python_command, python_environment
 
 if TYPE_CHECKING:  # torch is imported in the worker only, so the parent process stays small
     import torch
@@ -54,12 +55,12 @@ def run_benchmark(
 
 
 def _spawn_worker(preset: str, settings: dict, tunable: str | None) -> dict:
-    env = dict(os.environ)
+    env = python_environment()
     if tunable:
         env["GLIBC_TUNABLES"] = ":".join(filter(None, [env.get("GLIBC_TUNABLES"), tunable]))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "haris.benchmarks.model_forward", "--worker", preset, "--worker-out", str(out)]
+        command = python_command("-m", "haris.benchmarks.model_forward", "--worker", preset, "--worker-out", str(out))
         command += ["--expressions", str(settings["expressions"]), "--iterations", str(settings["iterations"])]
         command += ["--threads", str(settings["threads"])]
         if settings["image_size"]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 from haris.benchmarks.bench_backends import BackendSpec, default_speed_backends, parse_backends, skip_reason
 from haris.benchmarks.compute_peak import CPU_MATMUL_SIZE, needed_peaks, no_fast_path_reason, peak_for, peak_key
 from haris.benchmarks.machine_info import describe_bundle, describe_machine
+from haris.benchmarks.worker_process import python_command, python_environment
 from haris.errors import HarisError
 from haris.runtime.bundle import Bundle
 from haris.runtime.stage_clock import PIPELINE_STAGES
@@ -128,7 +128,8 @@ def _in_fresh_process(job: str, **arguments: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="haris-speed-") as folder:
         job_file, result_file = Path(folder, "job.json"), Path(folder, "result.json")
         job_file.write_text(json.dumps({"job": job, "arguments": arguments}), encoding="utf-8")
-        finished = subprocess.run([sys.executable, "-m", "haris.benchmarks.speed_worker", str(job_file), str(result_file)])
+        command = python_command("-m", "haris.benchmarks.speed_worker", str(job_file), str(result_file))
+        finished = subprocess.run(command, env=python_environment())
         if finished.returncode != 0:
             raise HarisError(f"the speed benchmark's {job} worker failed (exit code {finished.returncode}); its error is printed above")
         return json.loads(result_file.read_text(encoding="utf-8"))
