@@ -2,13 +2,16 @@
 
 Every stage graph is traced and simplified, and the end-to-end graph is composed from them. Each is
 checked against its eager stage in onnxruntime (random and demo inputs, all text lengths, N = 1 and
-N = B) and, for FP16, checked to keep its FP32 islands, before anything is written. The bundle is
+N = B) and, for FP16, checked to keep its FP32 islands, before it is written. A precision one of
+whose graphs fails is refused whole, and the others are written: the manifest records the refusal,
+and export_bundle raises PrecisionsRefused once the bundle is in place. FP32 is never refused
+alone: every other precision is made from it, so its failure fails the export. The bundle is
 assembled in a staging folder and renamed into place, so an interrupted or failed export leaves no
 half-written bundle.
 
 With `add`, the precisions asked for are added to an existing bundle of the same checkpoint: its
 FP32 graphs are converted or quantized as they are (no second trace), checked the same way, and
-the bundle is replaced by a copy that has them too.
+the bundle is replaced by a copy that has them too. A refused precision leaves the bundle as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import shutil
 from pathlib import Path
 
@@ -31,12 +35,12 @@ from haris import __version__
 from haris.checkpoint.atomic_directory import atomic_directory
 from haris.checkpoint.checkpoint_io import load_checkpoint, read_checkpoint_meta
 from haris.config.config_io import config_to_dict
-from haris.errors import ExportError
+from haris.errors import ExportError, PrecisionsRefused
 from haris.export.check_samples import check_samples
 from haris.export.end_to_end_graph import compose_end_to_end
 from haris.export.fp16_conversion import convert_to_fp16, float32_island_violations
 from haris.export.graph_check import check_graph, check_summary, eager_outputs
-from haris.export.int8_calibration import Int8Calibration, Int8Request
+from haris.export.int8_calibration import Int8Calibration, Int8Request, measured_on
 from haris.export.model_resizing import model_at_image_size
 from haris.export.onnx_graph_export import OPSET, export_stage_graph, save_model
 from haris.export.stage_adapter import StageAdapter
@@ -65,7 +69,8 @@ def export_bundle(
 ) -> Path:
     """Export every graph of the checkpoint at `precisions` into the bundle directory `out`; INT8
     graphs are calibrated as `int8` asks (default: synthetic scenes). With `add`, `out` is a bundle
-    of this checkpoint and the precisions are made from its FP32 graphs and added to it."""
+    of this checkpoint and the precisions are made from its FP32 graphs and added to it. Raises
+    PrecisionsRefused, after writing the bundle, when a precision other than FP32 was refused."""
     out = Path(out)
     unknown = set(precisions) - set(PRECISIONS)
     if unknown or not precisions:
@@ -77,20 +82,41 @@ def export_bundle(
         raise ExportError(f"{out} was exported at image size {base.manifest.image_size}; --image-size {image_size} cannot be added to it")
     model = model_at_image_size(load_checkpoint(checkpoint), base.manifest.image_size if base else image_size)
     axes = dict(base.manifest.dynamic_axes) if base else {"N": (1, max_images), "B": (1, max_expressions), "L": (1, model.config.max_words)}
-    calibration = Int8Calibration.prepare(model, int8 or Int8Request()) if "int8" in precisions else None
+    int8 = int8 or Int8Request()
+    calibration = Int8Calibration.prepare(model, int8) if "int8" in precisions else None
     with atomic_directory(out) as staging:
+        stages = {name: onnx.load(str(base.graph_path(name, "fp32"))) for name in STAGES} if base else None
+        graphs, checks, refused = _export_graphs(model, staging, precisions, axes, progress, calibration, stages)
+        for precision, refusal in refused.items():
+            refusal["retry"] = _retry_command(checkpoint, out, precision, int8, overwrite=add and overwrite)
+        record = calibration.record() if "int8" in graphs else None
         if base is None:
             tokenizer = write_tokenizer_json(model.config, staging / "tokenizer.json")
             tokenizer["sha256"] = file_sha256(staging / "tokenizer.json")
-            graphs, checks = _export_graphs(model, staging, precisions, axes, progress, calibration)
-            manifest = _manifest(model, checkpoint, tokenizer, axes, graphs, checks, calibration.record() if calibration else {})
+            manifest = _manifest(model, checkpoint, tokenizer, axes, graphs, checks, record or {}, refused)
         else:
-            _link_files(base, staging, keep=set(base.manifest.graphs) - set(precisions))
-            stages = {name: onnx.load(str(base.graph_path(name, "fp32"))) for name in STAGES}
-            graphs, checks = _export_graphs(model, staging, precisions, axes, progress, calibration, stages)
-            manifest = _extended_manifest(base.manifest, graphs, checks, calibration.record() if calibration else None)
+            if not graphs:  # every precision asked was refused: the bundle stays exactly as it was
+                raise _refusal(f"{out} is unchanged", refused)
+            _link_files(base, staging, keep=set(base.manifest.graphs) - set(graphs))
+            manifest = _extended_manifest(base.manifest, graphs, checks, record, refused)
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if refused:
+        raise _refusal(f"added {', '.join(graphs)} to {out}" if add else f"wrote {out} with {', '.join(graphs)} only", refused)
     return out
+
+
+def _retry_command(checkpoint: str | Path, out: Path, precision: str, int8: Int8Request, overwrite: bool) -> str:
+    """The `haris export` command that adds a refused precision to the bundle, with the INT8 settings of this export."""
+    words = ["haris", "export", str(checkpoint), "--out", str(out), "--precision", precision, "--add"]
+    words += ["--overwrite"] if overwrite else []
+    words += int8.cli_options() if precision == "int8" else []
+    return shlex.join(words)
+
+
+def _refusal(written: str, refused: dict[str, dict[str, str]]) -> PrecisionsRefused:
+    """The error that says what was written and, per refused precision, why and how to retry it."""
+    reasons = [f"{precision} was refused ({refusal['reason']}); retry it with `{refusal['retry']}`" for precision, refusal in refused.items()]
+    return PrecisionsRefused(f"{written}; {'; '.join(reasons)}", refused)
 
 
 def _bundle_to_extend(out: Path, checkpoint: str | Path, precisions: tuple[str, ...], overwrite: bool) -> Bundle:
@@ -121,14 +147,18 @@ def _link_files(base: Bundle, staging: Path, keep: set[str]) -> None:
             shutil.copy2(base.directory / name, staging / name)
 
 
-def _extended_manifest(manifest: BundleManifest, graphs: dict, checks: dict, int8: dict | None) -> BundleManifest:
-    """`manifest` with the added precisions' graphs and checks; a replaced precision's engines are dropped."""
+def _extended_manifest(manifest: BundleManifest, graphs: dict, checks: dict, int8: dict | None, refused: dict) -> BundleManifest:
+    """`manifest` with the added precisions' graphs and checks; a replaced precision's engines are dropped.
+    A refusal is listed while the bundle has no graphs of its precision: an --add that passes clears it,
+    and a refused replacement (--overwrite) leaves the graphs it would have replaced listed instead."""
+    all_graphs = {**manifest.graphs, **graphs}
     return dataclasses.replace(
         manifest,
-        graphs={**manifest.graphs, **graphs},
+        graphs=all_graphs,
         checks={**manifest.checks, **checks},
         engines={precision: engines for precision, engines in manifest.engines.items() if precision not in graphs},
         int8=manifest.int8 if int8 is None else int8,
+        refused={precision: refusal for precision, refusal in {**manifest.refused, **refused}.items() if precision not in all_graphs},
     )
 
 
@@ -140,14 +170,18 @@ def _export_graphs(
     progress: bool,
     calibration: Int8Calibration | None,
     fp32_stages: dict[str, onnx.ModelProto] | None = None,
-) -> tuple[dict, dict]:
-    """Write and check each graph at each precision. The FP32 stage graphs are traced, unless
-    `fp32_stages` gives them; the end-to-end graph is composed from them, when a precision has one.
-    Runtimes run the stage graphs, so INT8 has no end-to-end graph: quantizing the whole model
-    again would double the export's measuring for a file no runtime of ours loads."""
+) -> tuple[dict, dict, dict]:
+    """Write and check each graph at each precision: the graphs and checks of the precisions that
+    passed, and per refused precision its graph and the reason. The FP32 stage graphs are traced,
+    unless `fp32_stages` gives them; the end-to-end graph is composed from them, when a precision
+    has one. Runtimes run the stage graphs, so INT8 has no end-to-end graph: quantizing the whole
+    model again would double the export's measuring for a file no runtime of ours loads. A
+    precision one of whose graphs fails is refused whole (runtimes need every stage): its graphs
+    written so far are removed and the rest of it skipped."""
     samples = check_samples(model)
     graphs: dict[str, dict[str, GraphSpec]] = {precision: {} for precision in precisions}
     checks: dict[str, dict[str, dict]] = {precision: {} for precision in precisions}
+    refused: dict[str, dict[str, str]] = {}
     expected_by_graph: dict[str, list] = {}
     fp32_by_graph: dict[str, onnx.ModelProto] = {}
     names = GRAPHS if set(precisions) - {"int8"} else STAGES
@@ -163,16 +197,28 @@ def _export_graphs(
             fp32 = fp32_stages[name] if fp32_stages else export_stage_graph(adapter, samples[name][0], axes)
         fp32_by_graph[name] = fp32
         for precision in precisions:
-            if precision == "int8" and name == END_TO_END:
+            if precision in refused or (precision == "int8" and name == END_TO_END):
                 continue
-            graph = _precision_graph(fp32, name, precision, calibration, progress)
-            report = check_summary(check_graph(graph, name, precision, samples[name], expected))
-            report["tensorrt_findings"] = [str(finding) for finding in check_tensorrt_compatibility(graph)]
-            path = staging / f"{name}.{precision}.onnx"
-            save_model(graph, path)
-            graphs[precision][name] = _graph_spec(graph, path)
-            checks[precision][name] = report
-    return graphs, checks
+            try:
+                graph = _precision_graph(fp32, name, precision, calibration, progress)
+                graphs[precision][name], checks[precision][name] = _write_checked_graph(graph, name, precision, samples[name], expected, staging)
+            except ExportError as error:
+                if precision == "fp32":
+                    raise  # every other precision is made from the FP32 graphs: without them there is no bundle
+                refused[precision] = {"graph": name, "reason": str(error)}
+                del graphs[precision], checks[precision]
+                for path in staging.glob(f"*.{precision}.onnx"):
+                    path.unlink()
+    return graphs, checks, refused
+
+
+def _write_checked_graph(graph: onnx.ModelProto, name: str, precision: str, samples: list, expected: list, staging: Path) -> tuple[GraphSpec, dict]:
+    """Check `graph` against eager, then write it: its spec and what the manifest records of its check."""
+    report = check_summary(check_graph(graph, name, precision, samples, expected))
+    report["tensorrt_findings"] = [str(finding) for finding in check_tensorrt_compatibility(graph)]
+    path = staging / f"{name}.{precision}.onnx"
+    save_model(graph, path)
+    return _graph_spec(graph, path), report
 
 
 def _precision_graph(fp32: onnx.ModelProto, name: str, precision: str, calibration: Int8Calibration | None, progress: bool) -> onnx.ModelProto:
@@ -208,7 +254,9 @@ def _tensor_specs(values, path: Path) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict, int8: dict) -> BundleManifest:
+def _manifest(
+    model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict, int8: dict, refused: dict
+) -> BundleManifest:
     config = model.config
     preprocess = dataclasses.asdict(config.preprocess) | {
         "image_size": config.image_size,
@@ -234,8 +282,10 @@ def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict,
             "onnxslim": onnxslim.__version__,
             "onnxruntime_checked_with": onnxruntime.__version__,
             "python": platform.python_version(),
+            "measured_on": measured_on(),
         },
         graphs=graphs,
         checks=checks,
         int8=int8,
+        refused=refused,
     )

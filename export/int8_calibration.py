@@ -3,7 +3,7 @@ calibration it prepares once for every graph of the bundle, and what the manifes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,17 @@ import numpy as np
 import onnx
 import onnxruntime
 
+from haris.cpu_features import cpu_features
 from haris.export.calibration_set import calibration_items, stage_feeds
 from haris.export.int8_quantization import QUANTIZED_OP_TYPES, GraphQuantizer
+from haris.export.int8_saturation import saturating_nodes
 from haris.export.int8_sensitivity import DEFAULT_TARGET_ERROR, choose_float_nodes
 from haris.modeling.haris_model import Haris
 
 DEFAULT_CALIBRATION_IMAGES = 16
 HELD_OUT_IMAGES = 2  # read beside the calibration images, never calibrated on: what float nodes are chosen by
+# The `haris export` option of each Int8Request field: what a retry command repeats.
+_CLI_OPTIONS = {"calibration": "--calibration", "images": "--calibration-images", "method": "--int8-method", "target_error": "--int8-target-error"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,12 @@ class Int8Request:
     images: int = DEFAULT_CALIBRATION_IMAGES
     method: str = "static"  # or "dynamic": activations quantized per call, onnxruntime only
     target_error: float = DEFAULT_TARGET_ERROR  # relative output error per graph the float nodes are chosen for
+
+    def cli_options(self) -> list[str]:
+        """The `haris export` options that ask for this request, those at their defaults left out."""
+        default = Int8Request()
+        changed = [item.name for item in fields(self) if getattr(self, item.name) != getattr(default, item.name)]
+        return [word for name in changed for word in (_CLI_OPTIONS[name], str(getattr(self, name)))]
 
 
 @dataclass
@@ -48,7 +58,12 @@ class Int8Calibration:
     def quantize(self, fp32: onnx.ModelProto, name: str, progress: bool = False) -> onnx.ModelProto:
         with GraphQuantizer(fp32, name, self.request.method, self.calibration_feeds.get(name, [])) as quantizer:
             graph, sensitivity = choose_float_nodes(quantizer, self.held_out_feeds[name], self.request.target_error, progress)
-            self.graphs[name] = {"attention_logit_nodes": quantizer.always_float, **sensitivity.to_dict()}
+            late = saturating_nodes(graph)  # a variant can fuse otherwise than the all-INT8 graph did
+            if late:
+                graph = quantizer.quantize([*sensitivity.float_nodes, *late])
+                sensitivity.quantized_nodes -= len(set(late) - set(sensitivity.float_nodes))
+            saturating = sorted({*quantizer.saturating, *late})
+            self.graphs[name] = {"attention_logit_nodes": quantizer.attention_logits, "saturating_nodes": saturating, **sensitivity.to_dict()}
         return graph
 
     def record(self) -> dict[str, Any]:
@@ -62,8 +77,17 @@ class Int8Calibration:
             "activations": "int8, symmetric, min/max over the calibration images" if static else "uint8, quantized per call",
             "quantized_op_types": list(QUANTIZED_OP_TYPES) if static else ["MatMul"],
             "float_ops": "every other op type (LayerNormalization, Softmax, GELU, residual adds, resizes), the attention logits, "
+            "the nodes whose integer kernel saturates on CPUs without VNNI (graphs.<name>.saturating_nodes), "
             "and the nodes chosen by measurement (graphs.<name>.float_nodes)",
             "calibration": {"source": source, "images": self.request.images} if static else None,
             "held_out_images": HELD_OUT_IMAGES,
             "graphs": self.graphs,
+            "measured_on": measured_on(),
         }
+
+
+def measured_on() -> dict[str, Any]:
+    """The CPU and onnxruntime that the INT8 search and the graph checks ran on. INT8 results depend on
+    the CPU's integer kernels (AVX2 or VNNI, docs/int8.md), so a bundle says where they were measured."""
+    cpu = cpu_features()
+    return {"cpu": cpu.summary(), "flags": sorted(cpu.flags), "onnxruntime": onnxruntime.__version__}

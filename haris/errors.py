@@ -21,6 +21,15 @@ class ExportError(HarisError):
     """An export whose graph fails its check, or an output path that would be overwritten."""
 
 
+class PrecisionsRefused(ExportError):
+    """An export that wrote its bundle (or, with --add, left it as it was) without the precisions
+    whose graphs failed their check; `refused` maps each to the graph, the reason and the command to retry."""
+
+    def __init__(self, message: str, refused: dict[str, dict[str, str]]) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 class BundleError(HarisError):
     """A bundle or engine that is missing files, altered, or made for another TensorRT or GPU."""
 

@@ -24,6 +24,9 @@ def describe_bundle(bundle: Bundle) -> str:
         lines.append(f"\n{precision} graphs:")
         for name, spec in graphs.items():
             lines += _graph_lines(name, spec, manifest.checks.get(precision, {}).get(name, {}))
+    for precision, refusal in manifest.refused.items():
+        lines.append(f"\n{precision} refused: its {refusal['graph']} graph failed its check, so the bundle has no {precision} graphs")
+        lines += [f"  reason: {refusal['reason']}", f"  retry: {refusal['retry']}"]
     if manifest.int8:
         lines += _int8_lines(manifest.int8)
     for precision, engines in manifest.engines.items():
@@ -55,11 +58,22 @@ def _int8_lines(record: dict) -> list[str]:
     calibration = record.get("calibration") or {}
     source = f"{calibration['images']} images from {calibration['source']}" if calibration else "none (dynamic)"
     lines = [f"\nint8: {record['method']} ({record['format']}), calibration: {source}"]
+    if "measured_on" in record:  # bundles exported before it was recorded lack it
+        measured = record["measured_on"]
+        lines.append(f"  measured on: {measured['cpu']}; onnxruntime {measured['onnxruntime']} (the float-node search and the checks)")
     for name, graph in record.get("graphs", {}).items():
         lines.append(
             f"  {name:<14} {graph['quantized_nodes']} of {graph['candidate_nodes']} MatMul/Conv/Gemm in INT8, "
-            f"{len(graph['float_nodes'])} kept float by measurement; "
+            f"{len(graph['float_nodes'])} kept float by measurement{_saturation_note(graph)}; "
             f"output error {graph['error']:.4f}, cosine {graph.get('cosine', float('nan')):.4f} "
             f"(all INT8: {graph['error_all_int8']:.4f}, target {graph['target_error']})"
         )
     return lines
+
+
+def _saturation_note(graph: dict) -> str:
+    """How many nodes stayed float because their integer kernel saturates without VNNI; bundles
+    exported before that guard do not say, and the note tells how to make their INT8 again."""
+    if "saturating_nodes" not in graph:
+        return " (not checked for AVX2 saturation: exported before the check; --add --overwrite makes it again)"
+    return f", {len(graph['saturating_nodes'])} as they saturate without VNNI" if graph["saturating_nodes"] else ""

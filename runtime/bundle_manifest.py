@@ -2,7 +2,9 @@
 
 A bundle needs nothing outside itself: the model config, pre-processing and tokenizer settings,
 and per graph its file, sha256 and I/O specs (names, dtypes, shapes with the dynamic axes by name).
-TensorRT engines, once built, are listed per precision and stage with their sidecar.
+TensorRT engines, once built, are listed per precision and stage with their sidecar. A precision
+that export refused (one of its graphs failed its check) is listed under `refused` with its graph,
+the reason and the command to retry it; the bundle holds none of its graphs.
 """
 
 from __future__ import annotations
@@ -71,10 +73,14 @@ class BundleManifest:
     checks: dict[str, Any]  # precision -> graph name -> per-output differences and tolerances
     engines: dict[str, dict[str, EngineSpec]] = field(default_factory=dict)  # precision -> stage
     int8: dict[str, Any] = field(default_factory=dict)  # how the INT8 graphs were quantized and calibrated, what stayed float
+    refused: dict[str, dict[str, str]] = field(default_factory=dict)  # precision -> graph, reason, retry (a command)
     format_version: int = BUNDLE_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.refused:  # left out when empty: a bundle without refusals stays readable by the haris before the field
+            del data["refused"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BundleManifest:
@@ -95,7 +101,9 @@ class BundleManifest:
             return self.graphs[precision][name]
         except KeyError:
             have = ", ".join(f"{p}/{g}" for p, graphs in self.graphs.items() for g in graphs)
-            raise BundleError(f"bundle has no {precision} graph {name!r} (it has {have})") from None
+            refusal = self.refused.get(precision)
+            why = f"; export refused {precision} ({refusal['reason']}): retry with `{refusal['retry']}`" if refusal else ""
+            raise BundleError(f"bundle has no {precision} graph {name!r} (it has {have}){why}") from None
 
     def files(self) -> dict[str, str]:
         """Every file the manifest lists, with its sha256: what verification checks."""

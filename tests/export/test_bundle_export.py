@@ -186,6 +186,8 @@ def test_inspect_prints_the_manifest(tiny_bundle, capsys):
     assert all(f"{name}.fp16.onnx" in text for name in GRAPHS) and "TensorRT compatibility: ok" in text
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert manifest["checks"]["fp16"]["haris"]["mask_logits"]["min_mask_iou"] >= 0.99
+    # Nothing refused: no `refused` key, so the haris from before the field reads this bundle too.
+    assert "refused" not in manifest and Bundle.open(tiny_bundle).manifest.refused == {} and "refused" not in text
 
 
 def test_a_model_moved_to_another_input_size_runs_there(model):

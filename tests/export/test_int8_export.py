@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 from onnxruntime.quantization import CalibrationMethod
 from onnxruntime.quantization.calibrate import create_calibrator, load_tensors_data
@@ -20,6 +21,7 @@ from haris.benchmarks.parity_checks import TOLERANCES
 from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
 from haris.checkpoint import load_checkpoint
 from haris.cli import main
+from haris.cpu_features import cpu_features
 from haris.errors import ExportError
 from haris.export.bundle_engines import build_bundle_engines
 from haris.export.bundle_export import export_bundle
@@ -49,6 +51,14 @@ def test_int8_graphs_are_explicit_qdq_with_the_contract_and_the_choices_recorded
     described = describe_bundle(Bundle.open(int8_bundle))
     decoder = record["graphs"]["decoder"]
     assert f"decoder        {decoder['quantized_nodes']} of {decoder['candidate_nodes']} MatMul/Conv/Gemm in INT8" in described
+
+
+def test_the_int8_record_and_the_exporter_say_which_cpu_they_were_measured_on(int8_bundle):
+    cpu = cpu_features()
+    measured = {"cpu": cpu.summary(), "flags": sorted(cpu.flags), "onnxruntime": onnxruntime.__version__}
+    manifest = Bundle.open(int8_bundle).manifest
+    assert manifest.int8["measured_on"] == measured and manifest.exporter["measured_on"] == measured
+    assert f"measured on: {cpu.summary()}; onnxruntime {onnxruntime.__version__}" in describe_bundle(Bundle.open(int8_bundle))
 
 
 def test_adding_int8_keeps_the_bundles_files_and_a_second_add_needs_overwrite(int8_bundle, tiny_bundle, tiny_checkpoint):
