@@ -11,7 +11,9 @@ ModelOpt was not chosen: it pins older onnx and onnxruntime-gpu than this projec
 
 Only MatMul, Conv and Gemm are quantized; every other op (LayerNorm, Softmax, GELU, the residual
 adds) stays float, and so do the attention-logit products (q k^T): the logits' range grows with the
-text and the image, and a static scale clips them. Which of the other MatMul/Conv/Gemm nodes also
+text and the image, and a static scale clips them. So do the nodes onnxruntime would run as a
+u8 x s8 kernel on a full-range int8 operand (a product of two activations): on CPUs without VNNI
+that kernel saturates, and the bundle would answer differently there (export/int8_saturation.py). Which of the other MatMul/Conv/Gemm nodes also
 stay float is measured (export/int8_sensitivity.py).
 
 Calibration runs once per graph (export/int8_ranges.py): its activation ranges are kept in
@@ -38,6 +40,7 @@ from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, 
 from haris.errors import ExportError
 from haris.export.fp16_conversion import attention_logit_nodes, name_unnamed_nodes
 from haris.export.int8_ranges import write_activation_ranges
+from haris.export.int8_saturation import saturating_nodes
 
 METHODS = ("static", "dynamic")
 QUANTIZED_OP_TYPES = ("MatMul", "Conv", "Gemm")
@@ -60,7 +63,10 @@ class GraphQuantizer:
         onnx.save(model, self.fp32_path)
         if method == "static":
             write_activation_ranges(self.fp32_path, calibration_feeds, QUANTIZED_OP_TYPES, self._ranges)
-        self.always_float = sorted(attention_logit_nodes(model))
+        self.attention_logits = self.always_float = sorted(attention_logit_nodes(model))
+        # Nodes whose integer kernel would answer differently on CPUs without VNNI (int8_saturation.py).
+        self.saturating = saturating_nodes(self.quantize())
+        self.always_float = sorted({*self.attention_logits, *self.saturating})
         always = set(self.always_float)
         op_types = QUANTIZED_OP_TYPES if method == "static" else ("MatMul",)
         self.candidates = [node.name for node in model.graph.node if node.op_type in op_types and node.name not in always]
@@ -99,6 +105,7 @@ class GraphQuantizer:
                 op_types_to_quantize=["MatMul"],
                 nodes_to_quantize=list(only) if only is not None else None,
                 per_channel=True,
+                reduce_range=True,
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=excluded,
             )
