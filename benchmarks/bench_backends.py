@@ -3,9 +3,9 @@
 - `torch:fp32|bf16|fp16`: the checkpoint run eagerly, in FP32 or under autocast (what a user would
   pick instead of a bundle); the FP32 one is the parity reference. BF16 is a baseline only where
   the CPU runs it natively (haris/cpu_features.py): elsewhere no user would pick it.
-- `onnxruntime:fp32|fp16`: the bundle's graphs in onnxruntime (CPU by default, `@cuda` for its
-  CUDA provider).
-- `tensorrt:fp16|fp32`: the bundle's engines (`@cuda:0` by default).
+- every bundle backend of the registry (runtime/backend_registry.py) at the precisions it runs:
+  `onnxruntime:fp32|fp16|int8` (CPU by default, `@cuda` for its CUDA provider),
+  `openvino:fp32|bf16|int8` (CPU), `tensorrt:fp16|fp32|int8` (`@cuda:0` by default).
 
 A backend named without a precision (`--backends onnxruntime`) runs its default precisions on that
 device (`default_precisions`). A runtime this machine cannot run (TensorRT without a GPU or without engines, a missing provider)
@@ -21,14 +21,15 @@ from pathlib import Path
 
 from haris.cpu_features import cpu_features
 from haris.errors import HarisError
+from haris.runtime.backend_registry import BACKENDS
 from haris.runtime.bundle import Bundle
 from haris.runtime.predictor import DEFAULT_CACHE_BYTES, Predictor
 from haris.runtime.predictor_factory import open_predictor, predictor_for_model
 
-PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnxruntime": ("fp32", "fp16", "int8"), "tensorrt": ("fp16", "fp32", "int8")}
-DEFAULT_DEVICES = {"torch": "cpu", "onnxruntime": "cpu", "tensorrt": "cuda:0"}
 EAGER_REFERENCE = "torch:fp32"
-PARITY_BACKENDS = "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16"
+# What `haris bench parity` compares by default: results that are the same on every CPU class
+# (openvino:bf16 and the INT8 graphs are asked for by name: `--backends openvino,onnxruntime:int8`).
+PARITY_BACKENDS = "onnxruntime:fp32,onnxruntime:fp16,openvino:fp32,tensorrt:fp16"
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class BackendSpec:
     @property
     def label(self) -> str:
         """How reports name it: the device only when it is not the backend's default."""
-        suffix = "" if self.device == DEFAULT_DEVICES[self.backend] else f"@{self.device}"
+        suffix = "" if self.device == BACKENDS[self.backend].default_device else f"@{self.device}"
         return f"{self.backend}:{self.precision}{suffix}"
 
     @property
@@ -70,7 +71,7 @@ def default_precisions(backend: str, device: str) -> tuple[str, ...]:
     """The precisions a bare backend name runs: those with a fast path on `device`."""
     if backend == "torch" and device.startswith("cuda"):
         return ("fp32", "fp16")
-    if backend == "torch":  # FP16 has no CPU fast path; BF16 only with native instructions
+    if backend in ("torch", "openvino"):  # FP16 has no CPU fast path; BF16 only with native instructions
         return ("fp32", "bf16") if cpu_features().native_bf16 else ("fp32",)
     if backend == "onnxruntime":
         return ("fp32", "fp16")  # the bundle's graphs, both run by the CPU provider
@@ -78,21 +79,22 @@ def default_precisions(backend: str, device: str) -> tuple[str, ...]:
 
 
 def default_speed_backends(gpu_present: bool) -> list[BackendSpec]:
-    """The eager baselines a user would pick instead, then the bundle's runtimes."""
+    """The eager baselines a user would pick instead, then the bundle's runtimes (OpenVINO's BF16 too
+    where the CPU runs it natively)."""
     eager = ["torch", "torch@cuda"] if gpu_present else ["torch"]
-    return parse_backends([*eager, *PARITY_BACKENDS.split(",")])
+    return parse_backends([*eager, *PARITY_BACKENDS.split(","), "openvino"])
 
 
 def _parse_part(text: str) -> list[BackendSpec]:
     name, _, device = text.strip().partition("@")
     backend, _, precision = name.partition(":")
-    if backend not in PRECISIONS:
-        raise HarisError(f"unknown backend {backend!r} in {text!r}; choose from {', '.join(PRECISIONS)}")
-    device = device or DEFAULT_DEVICES[backend]
+    if backend not in BACKENDS:
+        raise HarisError(f"unknown backend {backend!r} in {text!r}; choose from {', '.join(BACKENDS)}")
+    device = device or BACKENDS[backend].default_device
     if not precision:
         return [BackendSpec(backend, default, device) for default in default_precisions(backend, device)]
-    if precision not in PRECISIONS[backend]:
-        raise HarisError(f"{backend} runs precisions {', '.join(PRECISIONS[backend])}, not {precision!r} (in {text!r})")
+    if precision not in BACKENDS[backend].precisions:
+        raise HarisError(f"{backend} runs precisions {', '.join(BACKENDS[backend].precisions)}, not {precision!r} (in {text!r})")
     return [BackendSpec(backend, precision, device)]
 
 

@@ -2,15 +2,17 @@
 
 The encoder's FLOPs are counted once, on the eager model (`encoder_flops`). The peaks
 are measured here, in one process, and only those the benchmarked backends are judged against: a
-large square matmul in onnxruntime (its MLAS kernels) and in torch (oneDNN / cuBLAS) in FP32, torch
-BF16 where the CPU runs it natively, FP32 and FP16 on a GPU. Measured rather than taken from a data
+large square matmul in onnxruntime (its MLAS kernels), OpenVINO (oneDNN) and torch (oneDNN /
+cuBLAS) in FP32; BF16 in torch and OpenVINO where the CPU runs it natively; INT8 as our Q/DQ
+graphs hold it in onnxruntime and OpenVINO; FP32 and FP16 on a GPU. Measured rather than taken from a data
 sheet: a shared or throttled machine runs below its nominal peak, and the fraction reported should
 be of what it can do now. Each peak is bounded in time (PEAK_SECONDS), so a slow path costs seconds.
 
 Which peak judges a backend: its compute precision's best. FP32 graphs and onnxruntime's FP16
 graphs on a CPU (which has no fast FP16 path: they convert to FP32) against the best FP32 peak
-measured; BF16 autocast against torch's BF16 peak; FP16 and BF16 on a GPU against torch's FP16
-peak. A precision the CPU has no fast path for (BF16 without native instructions, torch FP16) has
+measured; BF16 against its own engine's BF16 peak (torch's for autocast, OpenVINO's for its BF16
+inference precision); INT8 against its engine's INT8 peak; FP16 and BF16 on a GPU against torch's
+FP16 peak. A precision the CPU has no fast path for (BF16 without native instructions, torch FP16) has
 no peak: reports say so instead of quoting a share of a slow emulation.
 """
 
@@ -36,11 +38,11 @@ def peak_key(backend: str, precision: str, on_gpu: bool) -> str | None:
     if on_gpu:
         return "torch:fp32@cuda" if precision == "fp32" else "torch:fp16@cuda"
     if precision == "bf16":
-        return "torch:bf16" if cpu_features().native_bf16 else None
+        return f"{backend}:bf16" if cpu_features().native_bf16 and backend in ("torch", "openvino") else None
     if precision == "fp16" and backend == "torch":
         return None
     if precision == "int8":
-        return "onnxruntime:int8" if backend == "onnxruntime" else None
+        return f"{backend}:int8" if backend in ("onnxruntime", "openvino") else None
     return f"{backend}:fp32"
 
 
@@ -70,6 +72,9 @@ def measure_compute_reference(
     measures = {
         "onnxruntime:fp32": lambda: onnxruntime_matmul_peak(matmul_size, threads),
         "onnxruntime:int8": lambda: onnxruntime_int8_matmul_peak(matmul_size, threads),
+        "openvino:fp32": lambda: openvino_matmul_peak(matmul_graph(matmul_size), "f32", threads),
+        "openvino:bf16": lambda: openvino_matmul_peak(matmul_graph(matmul_size), "bf16", threads),
+        "openvino:int8": lambda: openvino_matmul_peak(int8_matmul_graph(matmul_size), "f32", threads),
         "torch:fp32": lambda: torch_matmul_peak(matmul_size, torch.float32, "cpu"),
         "torch:bf16": lambda: torch_matmul_peak(matmul_size, torch.bfloat16, "cpu"),
         "torch:fp32@cuda": lambda: torch_matmul_peak(GPU_MATMUL_SIZE, torch.float32, "cuda"),
@@ -112,31 +117,25 @@ def torch_matmul_peak(size: int, dtype: Any, device: str) -> float:
     return 2 * size**3 / _best_host_seconds(lambda: torch.matmul(left, right))
 
 
-def onnxruntime_matmul_peak(size: int, threads: int) -> float:
-    """FLOP/s of onnxruntime's CPU MatMul on two fp32 (size x size) inputs, with `threads` threads."""
+def matmul_graph(size: int) -> bytes:
+    """An ONNX graph of one fp32 (size x size) @ (size x size) MatMul of its two inputs."""
     import onnx
     from onnx import TensorProto, helper
-
-    from haris.runtime.onnxruntime_session import create_session
 
     inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [size, size]) for name in ("left", "right")]
     output = helper.make_tensor_value_info("product", TensorProto.FLOAT, [size, size])
     graph = helper.make_graph([helper.make_node("MatMul", ["left", "right"], ["product"])], "matmul_peak", inputs, [output])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = min(model.ir_version, onnx.IR_VERSION)
-    session = create_session(model.SerializeToString(), threads=threads)
-    rng = np.random.default_rng(0)
-    feeds = {name: rng.standard_normal((size, size), dtype=np.float32) for name in ("left", "right")}
-    return 2 * size**3 / _best_host_seconds(lambda: session.run(None, feeds))
+    return model.SerializeToString()
 
 
-def onnxruntime_int8_matmul_peak(size: int, threads: int) -> float:
-    """Operations/s of onnxruntime's CPU INT8 MatMul as our Q/DQ graphs run it: an fp32 activation
-    quantized per tensor (symmetric) times an int8 weight quantized per output channel, which
-    onnxruntime fuses into one integer kernel (VNNI's dot products where the CPU has them)."""
+def int8_matmul_graph(size: int) -> bytes:
+    """An INT8 MatMul as our Q/DQ graphs hold one: an fp32 activation quantized per tensor
+    (symmetric) times an int8 weight quantized per output channel, which onnxruntime and OpenVINO
+    both fuse into one integer kernel (VNNI's dot products where the CPU has them)."""
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from haris.runtime.onnxruntime_session import create_session
 
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.integers(-127, 128, (size, size), dtype=np.int8), "weight_q")
@@ -158,9 +157,42 @@ def onnxruntime_int8_matmul_peak(size: int, threads: int) -> float:
         [weight, weight_scale, weight_zero, scale, zero],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    session = create_session(model.SerializeToString(), threads=threads)
-    feeds = {"left": rng.standard_normal((size, size), dtype=np.float32)}
+    model.ir_version = min(model.ir_version, onnx.IR_VERSION)
+    return model.SerializeToString()
+
+
+def onnxruntime_matmul_peak(size: int, threads: int) -> float:
+    """FLOP/s of onnxruntime's CPU MatMul on two fp32 (size x size) inputs, with `threads` threads."""
+    from haris.runtime.onnxruntime_session import create_session
+
+    session = create_session(matmul_graph(size), threads=threads)
+    rng = np.random.default_rng(0)
+    feeds = {name: rng.standard_normal((size, size), dtype=np.float32) for name in ("left", "right")}
     return 2 * size**3 / _best_host_seconds(lambda: session.run(None, feeds))
+
+
+def onnxruntime_int8_matmul_peak(size: int, threads: int) -> float:
+    """Operations/s of onnxruntime's CPU INT8 MatMul as our Q/DQ graphs run it (int8_matmul_graph)."""
+    from haris.runtime.onnxruntime_session import create_session
+
+    session = create_session(int8_matmul_graph(size), threads=threads)
+    feeds = {"left": np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)}
+    return 2 * size**3 / _best_host_seconds(lambda: session.run(None, feeds))
+
+
+def openvino_matmul_peak(graph: bytes, inference_precision: str, threads: int) -> float:
+    """Operations/s of OpenVINO's CPU plugin on a square MatMul graph (matmul_graph or
+    int8_matmul_graph), computing in `inference_precision` (f32 or bf16) where it is not INT8."""
+    import openvino
+
+    core = openvino.Core()
+    config = {"INFERENCE_PRECISION_HINT": inference_precision, "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+    compiled = core.compile_model(core.read_model(graph, b""), "CPU", config)
+    request = compiled.create_infer_request()
+    rng = np.random.default_rng(0)
+    feeds = {port.get_any_name(): rng.standard_normal(tuple(port.get_shape()), dtype=np.float32) for port in compiled.inputs}
+    size = int(compiled.inputs[0].get_shape()[0])
+    return 2 * size**3 / _best_host_seconds(lambda: request.infer(feeds, share_inputs=True))
 
 
 def peak_for(label: str, precision: str, on_gpu: bool, peaks: dict[str, float]) -> tuple[str, float] | None:
@@ -170,7 +202,7 @@ def peak_for(label: str, precision: str, on_gpu: bool, peaks: dict[str, float]) 
     if key is None:
         return None
     if key.endswith(":fp32") and not on_gpu:
-        measured = [name for name in ("onnxruntime:fp32", "torch:fp32") if name in peaks]
+        measured = [name for name in ("onnxruntime:fp32", "torch:fp32", "openvino:fp32") if name in peaks]
         key = max(measured, key=lambda name: peaks[name]) if measured else key
     return (key, peaks[key]) if key in peaks else None
 

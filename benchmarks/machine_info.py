@@ -17,7 +17,10 @@ from typing import Any
 
 from haris.cpu_features import FLAGS_OF_INTEREST, cpu_features
 from haris.file_digest import file_sha256
+from haris.runtime.backend_registry import AUTO
+from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import MANIFEST_FILE
+from haris.runtime.engine_choice import choose_engine
 
 # Distributions whose versions change the numbers; the ones not installed are left out.
 LIBRARIES = (
@@ -26,6 +29,7 @@ LIBRARIES = (
     "torch",
     "onnxruntime",
     "onnxruntime-gpu",
+    "openvino",
     "onnx",
     "tensorrt",
     "tensorrt-rtx",
@@ -53,10 +57,12 @@ def describe_machine(threads: int | None = None) -> dict[str, Any]:
     }
 
 
-def describe_bundle(bundle_dir: str | Path) -> dict[str, str]:
-    """The bundle's path and its manifest's sha256, which pins every graph by its own hash."""
+def describe_bundle(bundle_dir: str | Path) -> dict[str, Any]:
+    """The bundle's path and its manifest's sha256, which pins every graph by its own hash, and what
+    `--backend auto --precision auto` runs it on here, and why."""
     directory = Path(bundle_dir).resolve()
-    return {"path": str(directory), "manifest_sha256": file_sha256(directory / MANIFEST_FILE)}
+    choice = choose_engine(Bundle.open(directory, verify_all=False), AUTO, AUTO, None)
+    return {"path": str(directory), "manifest_sha256": file_sha256(directory / MANIFEST_FILE), "auto_choice": choice.record()}
 
 
 def library_versions() -> dict[str, str]:

@@ -57,7 +57,7 @@ def measure_backend(spec: BackendSpec, checkpoint: str, bundle: str, settings: d
     memory = {"rss_before_open_mib": rss_before, "peak_rss_mib": peak_rss_mib(), "device_mib": device_memory.used_mib(predictor.backend)}
     timing = predictor.backend.clock().kind
     predictor.close()
-    return {"precision": spec.precision, "device": spec.device, "timing": timing, "runs": runs, "memory": memory}
+    return {"precision": spec.precision, "device": spec.device, "timing": timing, "runs": runs, "memory": memory, "engine": predictor.description}
 
 
 def time_shape(predictor: Predictor, batch: int, count: int, settings: dict[str, Any]) -> dict[str, Any]:

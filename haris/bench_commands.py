@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from haris.benchmarks.bench_backends import PARITY_BACKENDS
 from haris.data.dataset_source import add_dataset_arguments
 from haris.errors import HarisError
 
@@ -36,7 +37,7 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
     add_dataset_arguments(parity)
     parity.add_argument(
         "--backends",
-        default="onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16",
+        default=PARITY_BACKENDS,
         help="comma-separated backend[:precision][@device]; a bare backend runs its default precisions (default: %(default)s)",
     )
     parity.add_argument("--max-expressions", type=int, default=0, help="compare only the split's first N expressions")

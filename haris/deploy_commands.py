@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from haris.errors import HarisError
+from haris.runtime.backend_registry import AUTO, BACKENDS, COMPUTE_PRECISIONS
 from haris.runtime.bundle_manifest import PRECISIONS
 
 
@@ -70,13 +72,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("model", help="bundle directory, or checkpoint / run directory (eager torch); with --server, the first image")
     predict.add_argument("images", nargs="*", help="image files, folders or glob patterns")
     predict.add_argument("-e", "--expression", dest="expressions", action="append", required=True, help="a referring expression (repeatable)")
-    predict.add_argument(
-        "--backend",
-        choices=["onnxruntime", "tensorrt", "torch"],
-        help="for a bundle: onnxruntime (default) or tensorrt; a checkpoint runs eager torch",
-    )
-    predict.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
-    predict.add_argument("--precision", choices=PRECISIONS, help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    add_engine_arguments(predict)
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
     predict.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in predictions.json)")
     predict.add_argument("--server", metavar="URL", help="segment with a `haris serve` service instead of a local model (then no MODEL)")
@@ -89,12 +85,26 @@ def _add_app(commands: argparse._SubParsersAction) -> None:
     app.add_argument("--server", metavar="URL", help="ask a running `haris serve` at URL instead of running a model here")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     app.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    app.add_argument("--backend", choices=["onnxruntime", "tensorrt", "torch"], help="as for `haris predict`")
-    app.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
-    app.add_argument("--precision", choices=PRECISIONS, help="bundle graphs to run (default: fp16 on a GPU, fp32 on a CPU)")
+    add_engine_arguments(app)
     app.add_argument("--threads", type=int, help="threads of the model (default: every core)")
     app.add_argument("--max-expressions", type=int, help="most expressions per image (default: the bundle's limit)")
     app.set_defaults(run=_run_app)
+
+
+def add_engine_arguments(command: argparse.ArgumentParser) -> None:
+    """--backend, --precision and --device, offering exactly the registry's backends and precisions."""
+    command.add_argument(
+        "--backend",
+        choices=[AUTO, *BACKENDS],
+        help="for a bundle: auto (default: the fastest measured engine for this CPU, or TensorRT on a GPU) or a bundle backend; "
+        "a checkpoint runs eager torch",
+    )
+    command.add_argument("--device", help="cpu, cuda[:N] (default: cpu; cuda for tensorrt)")
+    command.add_argument(
+        "--precision",
+        choices=[AUTO, *COMPUTE_PRECISIONS],
+        help="auto (default: FP32 or, where the CPU runs it natively, BF16; FP16 on a GPU) or one the backend runs; int8 only when asked",
+    )
 
 
 def _run_export(args: argparse.Namespace) -> None:
@@ -144,12 +154,14 @@ def _run_predict(args: argparse.Namespace) -> None:
         images = find_images([args.model, *args.images])
         predictor = RemotePredictor(SegmentClient(args.server))
     else:
+        from haris.runtime.engine_choice import choice_line
         from haris.runtime.predictor_factory import open_predictor
 
         if not args.images:
             raise HarisError("give a MODEL and at least one image (or --server URL and images)")
         images = find_images(args.images)
-        predictor = open_predictor(args.model, args.backend, args.device, args.precision)
+        predictor = open_predictor(args.model, args.backend or AUTO, args.device, args.precision or AUTO)
+        print(f"haris predict: {choice_line(predictor.description)}", file=sys.stderr)
     report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
     skipped = f", skipped {len(report['skipped'])} unreadable" if report["skipped"] else ""
     print(f"wrote {len(report['images'])} images x {len(args.expressions)} expressions to {args.out}{skipped}")

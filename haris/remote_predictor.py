@@ -4,8 +4,10 @@ the same predictions.json, masks and overlays from a service as from a local bun
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,11 @@ NO_LOGITS = np.zeros((0, 0), np.float32)  # the API sends masks, not the decoder
 class RemotePredictor:
     def __init__(self, client: SegmentClient) -> None:
         self.client = client
+
+    @functools.cached_property
+    def description(self) -> dict[str, Any]:
+        """What answers: the service's model (bundle, backend, precision, the engine it chose) and its URL."""
+        return {**self.client.model()["model"], "service": self.client.url}
 
     def segment(self, image: str | Path | bytes | np.ndarray, expressions: Sequence[str]) -> list[Prediction]:
         answer = self.client.segment(image, expressions)

@@ -44,6 +44,10 @@ class OnnxRuntimeBackend(StageBackend):
         self.precision = precision
         self.sessions = {stage: create_session(str(bundle.graph_path(stage, precision)), providers, threads) for stage in STAGES}
 
+    @classmethod
+    def open(cls, bundle: Bundle, precision: str, device: str, threads: int | None) -> OnnxRuntimeBackend:
+        return cls(bundle, precision, device, threads)
+
     def _run(self, stage: str, feeds: dict[str, Any]) -> dict[str, Any]:
         session = self.sessions[stage]
         binding = session.io_binding()

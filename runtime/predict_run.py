@@ -83,7 +83,7 @@ def predict_images(
             }
         )
         _write_image_files(out, stem, rgb, predictions)
-    report = {"images": results, "skipped": skipped}
+    report = {"model": dict(getattr(predictor, "description", {})), "images": results, "skipped": skipped}
     (out / "predictions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
 

@@ -81,14 +81,16 @@ class Predictor:
         cls,
         path: str | Path,
         backend: str = "onnxruntime",
-        device: str = "cpu",
+        device: str | None = None,
         precision: str | None = None,
         threads: int | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> Predictor:
-        from haris.runtime.predictor_factory import predictor_from_bundle
+        """A bundle on any backend of the registry, or "auto" (chosen from this machine, as is
+        precision "auto"); `precision` None: the backend's default on the device, `device` None: the backend's."""
+        from haris.runtime.predictor_factory import open_bundle_predictor
 
-        return predictor_from_bundle(path, backend, device, precision, threads, cache_bytes)
+        return open_bundle_predictor(path, backend, device, precision, threads, cache_bytes)
 
     @classmethod
     def from_checkpoint(

@@ -1,6 +1,6 @@
-"""Building a Predictor from a bundle (onnxruntime or TensorRT) or from a checkpoint (eager torch).
+"""Building a Predictor from a bundle (any bundle backend of the registry) or from a checkpoint (eager torch).
 
-Backends are imported here, when asked for, so a deployment loads only the one it uses.
+Backends are imported when asked for (backend_registry), so a deployment loads only the one it uses.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from haris.errors import HarisError
+from haris.runtime.backend_registry import AUTO, BUNDLE_BACKENDS, backend_entry
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import MANIFEST_FILE
 from haris.runtime.bundle_tokenizer import BundleTokenizer
+from haris.runtime.engine_choice import choose_engine
 from haris.runtime.predictor import DEFAULT_CACHE_BYTES, Predictor, PreprocessSettings
-
-BACKENDS = ("onnxruntime", "tensorrt")
 
 
 def open_predictor(
@@ -25,34 +25,52 @@ def open_predictor(
     threads: int | None = None,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
 ) -> Predictor:
-    """A bundle (a folder with manifest.json) on onnxruntime (default) or TensorRT, or a checkpoint
-    or run directory on eager torch."""
+    """A bundle (a folder with manifest.json) on any bundle backend of the registry, or a checkpoint
+    or run directory on eager torch. `backend` None is onnxruntime; "auto" (for either `backend` or
+    `precision`) is chosen from this machine (runtime/engine_choice.py); `precision` None is the
+    backend's default on the device (FP16 on a GPU, FP32 on a CPU)."""
     model = Path(model)
     if (model / MANIFEST_FILE).is_file():
         if backend == "torch":
             raise HarisError(f"{model} is a bundle; the torch backend runs checkpoints (pass the run directory it was exported from)")
-        backend = backend or "onnxruntime"
-        return predictor_from_bundle(model, backend, device or ("cuda:0" if backend == "tensorrt" else "cpu"), precision, threads, cache_bytes)
-    if backend not in (None, "torch"):
+        return open_bundle_predictor(model, backend or "onnxruntime", device, precision, threads, cache_bytes)
+    if backend not in (None, AUTO, "torch"):
         raise HarisError(f"{model} is not a bundle (no {MANIFEST_FILE}); a checkpoint runs on the torch backend only: export a bundle for {backend}")
-    return predictor_from_checkpoint(model, device or "cpu", precision or "fp32", threads, cache_bytes)
+    choice = choose_engine(None, backend, precision, device)
+    predictor = predictor_from_checkpoint(model, choice.device, choice.precision, threads, cache_bytes)
+    predictor.description["choice"] = choice.record()
+    return predictor
 
 
-def predictor_from_bundle(path: str | Path, backend: str, device: str, precision: str | None, threads: int | None, cache_bytes: int) -> Predictor:
-    # Each file is verified as its backend or the tokenizer loads it: only what this Predictor runs.
+def open_bundle_predictor(
+    path: str | Path, backend: str, device: str | None, precision: str | None, threads: int | None, cache_bytes: int = DEFAULT_CACHE_BYTES
+) -> Predictor:
+    """A bundle on `backend` ("auto": chosen), at `precision` ("auto": chosen; None: the backend's
+    default on the device), on `device` (None: the backend's default device)."""
     bundle = Bundle.open(path, verify_all=False)
+    if backend != AUTO:
+        device = device or backend_entry(backend).default_device
+        precision = precision or _default_precision(backend, device, bundle)
+    choice = choose_engine(bundle, backend, precision, device)
+    predictor = predictor_from_bundle(bundle, choice.backend, choice.device, choice.precision, threads, cache_bytes)
+    predictor.description["choice"] = choice.record()
+    return predictor
+
+
+def predictor_from_bundle(
+    bundle: str | Path | Bundle, backend: str, device: str, precision: str | None, threads: int | None, cache_bytes: int
+) -> Predictor:
+    # Each file is verified as its backend or the tokenizer loads it: only what this Predictor runs.
+    bundle = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle, verify_all=False)
     manifest = bundle.manifest
+    entry = backend_entry(backend)
+    if entry.runs != "bundle":
+        raise HarisError(f"the {backend} backend runs checkpoints, not bundles; bundle backends: {', '.join(BUNDLE_BACKENDS)}")
     precision = precision or _default_precision(backend, device, bundle)
-    if backend == "onnxruntime":
-        from haris.runtime.onnxruntime_backend import OnnxRuntimeBackend
-
-        stages = OnnxRuntimeBackend(bundle, precision, device, threads)
-    elif backend == "tensorrt":
-        from haris.runtime.tensorrt_backend import TensorRTBackend
-
-        stages = TensorRTBackend(bundle, precision, _cuda_index(device))
-    else:
-        raise HarisError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    entry.check(precision, device)
+    if not entry.installed():
+        raise HarisError(f"the {backend} backend needs {' or '.join(entry.libraries)}: pip install 'haris[{entry.extra}]'")
+    stages = entry.backend_class().open(bundle, precision, device, threads)
     bundle.verify_file(manifest.tokenizer["file"])  # BundleTokenizer reads it from the directory
     tokenizer = BundleTokenizer.from_settings(manifest.tokenizer, bundle.directory)
     preprocess = manifest.preprocess
@@ -66,6 +84,7 @@ def predictor_from_bundle(path: str | Path, backend: str, device: str, precision
         "backend": backend,
         "device": device,
         "precision": precision,
+        "graphs": entry.graph_precision(precision),
         "precisions": list(bundle.precisions),
         "image_size": manifest.image_size,
         "max_expressions": axes["B"][1],
@@ -111,13 +130,11 @@ def predictor_for_model(
 
 
 def _default_precision(backend: str, device: str, bundle: Bundle) -> str:
-    # FP16 where hardware runs it fast (a GPU); on a CPU onnxruntime's FP16 kernels are slower.
-    wanted = "fp16" if backend == "tensorrt" or device.startswith(("cuda", "tensorrt")) else "fp32"
-    return wanted if wanted in bundle.precisions else bundle.precisions[0]
-
-
-def _cuda_index(device: str) -> int:
-    kind, _, index = device.partition(":")
-    if kind != "cuda":
-        raise HarisError(f"the tensorrt backend runs on device 'cuda[:N]', got {device!r}")
-    return int(index or 0)
+    """FP16 where hardware runs it fast (a GPU; on a CPU onnxruntime's FP16 kernels are slower),
+    else FP32; else the first precision of the backend whose graphs the bundle has."""
+    entry = backend_entry(backend)
+    runnable = [precision for precision in entry.precisions if entry.graph_precision(precision) in bundle.precisions]
+    if not runnable:
+        raise HarisError(f"{bundle.directory} has no graphs the {backend} backend runs (it has {', '.join(bundle.precisions)})")
+    wanted = "fp16" if device.startswith(("cuda", "tensorrt")) else "fp32"
+    return wanted if wanted in runnable else runnable[0]

@@ -25,6 +25,7 @@ from haris.runtime.stage_clock import HostClock
 from haris.runtime.tensor_contract import STAGE_INPUTS
 
 if TYPE_CHECKING:
+    from haris.runtime.bundle import Bundle
     from haris.runtime.device_prepost import DevicePrepost
 
 
@@ -41,6 +42,12 @@ class StageBackend(ABC):
 
     def __init__(self, specs: Mapping[str, GraphSpec]) -> None:
         self.specs = dict(specs)
+
+    @classmethod
+    def open(cls, bundle: Bundle, precision: str, device: str, threads: int | None) -> StageBackend:
+        """This backend over a bundle's graphs or engines: how the Predictor factory opens every
+        bundle backend of the registry (runtime/backend_registry.py)."""
+        raise HarisError(f"the {cls.name} backend does not run bundles")
 
     def run(self, stage: str, feeds: Mapping[str, Any]) -> dict[str, Any]:
         missing = set(STAGE_INPUTS[stage]) - set(feeds)

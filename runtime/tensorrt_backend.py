@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from haris.atomic_file import write_atomically
-from haris.errors import BundleError
+from haris.errors import BundleError, HarisError
 from haris.runtime import cuda_memory
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import EngineSpec
@@ -52,6 +52,14 @@ class TensorRTBackend(CudaStreamBackend):
         self.runtime_cache_path = Path(runtime_cache) if runtime_cache else None
         self.runtime_cache = self._load_runtime_cache(next(iter(loaded.values())))
         self.runners = {stage: self._runner(engine, stage) for stage, engine in loaded.items()}
+
+    @classmethod
+    def open(cls, bundle: Bundle, precision: str, device: str, threads: int | None) -> TensorRTBackend:
+        """`threads` is not TensorRT's to use (the host pre- and post-processing take it)."""
+        kind, _, index = device.partition(":")
+        if kind != "cuda":
+            raise HarisError(f"the tensorrt backend runs on device 'cuda[:N]', got {device!r}")
+        return cls(bundle, precision, int(index or 0))
 
     def _deserialize(self, path: Path, stage: str) -> Any:
         plan = path.read_bytes()

@@ -18,6 +18,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from haris.errors import HarisError
+from haris.runtime.engine_choice import choice_line
 from haris.serve.service_settings import APP_NAME, ServiceSettings
 
 # Ray Serve's request path set for a replica that batches (+10 points of the in-process throughput
@@ -92,6 +93,7 @@ def run_service(settings: ServiceSettings) -> None:
         # Installed after ray.init, whose own SIGTERM handler would abort the process before cleaning up.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); Ctrl-C stops", flush=True)
+        print(f"haris serve: {choice_line(model_description(url))}", flush=True)
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
@@ -99,6 +101,12 @@ def run_service(settings: ServiceSettings) -> None:
     finally:
         stop_service(settings)
         signal.signal(signal.SIGTERM, original)
+
+
+def model_description(url: str) -> dict[str, Any]:
+    """What a replica of the service at `url` runs (GET /v1/model), with the engine it chose."""
+    with urllib.request.urlopen(f"{url}/v1/model", timeout=10) as response:
+        return json.loads(response.read())["model"]
 
 
 def wait_until_healthy(url: str, timeout_s: float) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from haris.errors import HarisError
+from haris.runtime.backend_registry import AUTO, BACKENDS, backend_entry
 from haris.runtime.bundle import Bundle
+from haris.runtime.engine_choice import choose_engine
 from haris.serve.request_limits import RequestLimits
 
 APP_NAME = "haris"
@@ -14,8 +16,8 @@ APP_NAME = "haris"
 @dataclass(frozen=True)
 class ServiceSettings:
     bundle: str
-    backend: str = "onnxruntime"
-    precision: str | None = None  # None: the bundle's default for the device (fp16 on a GPU, fp32 on a CPU)
+    backend: str = "onnxruntime"  # or "auto": each replica chooses for its node (runtime/engine_choice.py)
+    precision: str | None = None  # None: the backend's default on the device (fp16 on a GPU, fp32 on a CPU); "auto": chosen
     device: str | None = None  # None: cuda when replicas get GPUs, else cpu
     replicas: int = 1
     num_cpus: float = 1.0  # Ray resources per Segmenter replica
@@ -31,7 +33,7 @@ class ServiceSettings:
 
     def __post_init__(self) -> None:
         if self.address is None:  # on a cluster, the bundle is where the replicas run, maybe not here
-            _check_bundle(self.bundle, self.precision)
+            _check_bundle(self.bundle, self.backend, self.precision, self.replica_device)
         if self.replicas < 1:
             raise HarisError(f"--replicas must be at least 1, got {self.replicas}")
         if self.num_cpus < 0 or self.num_gpus < 0:
@@ -53,12 +55,19 @@ class ServiceSettings:
         return f"http://{host}:{self.port}"
 
 
-def _check_bundle(bundle: str, precision: str | None) -> None:
+def _check_bundle(bundle: str, backend: str, precision: str | None, device: str | None) -> None:
     """Refuse here, with the fix, what each replica would otherwise fail on inside Ray (Bundle.open
-    refuses a folder without a manifest)."""
-    graphs = Bundle.open(bundle, verify_all=False).manifest.graphs
-    if precision is not None and precision not in graphs:
+    refuses a folder without a manifest). `auto` is resolved by each replica on its own node."""
+    opened = Bundle.open(bundle, verify_all=False)
+    graphs = opened.manifest.graphs
+    if precision in (None, AUTO):
+        return
+    runs = [backend_entry(backend)] if backend != AUTO else [entry for entry in BACKENDS.values() if precision in entry.precisions]
+    needed = next((entry.graph_precision(precision) for entry in runs if entry.runs == "bundle"), precision)
+    if needed not in graphs:
         raise HarisError(
-            f"{bundle} has no {precision} graphs (it has {', '.join(graphs)}); "
-            f"`haris export CHECKPOINT --out {bundle} --precision {precision} --add` adds them"
+            f"{bundle} has no {needed} graphs (it has {', '.join(graphs)}); "
+            f"`haris export CHECKPOINT --out {bundle} --precision {needed} --add` adds them"
         )
+    if device in (None, "cpu"):  # replicas on this machine's CPU: what they would refuse, refused here
+        choose_engine(opened, backend, precision, device)

@@ -31,6 +31,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("tiny_bundle"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory):
+    """Compiled-model caches (OpenVINO's) go to a folder of this run, not the user's ~/.cache."""
+    previous = os.environ.get("HARIS_CACHE_DIR")
+    os.environ["HARIS_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("HARIS_CACHE_DIR", None)
+    else:
+        os.environ["HARIS_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     import open_clip

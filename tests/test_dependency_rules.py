@@ -16,7 +16,7 @@ import pytest
 import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
-HEAVY = ("torch", "torchvision", "onnx", "onnxruntime", "tensorrt", "tensorrt_rtx", "open_clip", "segment_anything")
+HEAVY = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "tensorrt", "tensorrt_rtx", "open_clip", "segment_anything")
 # Top-level folders and the package each installs as (pyproject's package-dir).
 FOLDERS = {
     "haris": "haris",
@@ -32,6 +32,7 @@ NOT_IN_RUNTIME = ("torch", "haris.checkpoint", "haris.data", "haris.evaluation",
 RUNTIME_OPTIONAL = {
     "cuda_memory.py": {"cuda"},  # cuda-python (gpu / rtx extras), for the TensorRT path
     "torch_backend.py": {"torch"},  # eager checkpoints need the train extra
+    "openvino_backend.py": {"openvino"},  # the openvino extra
     "predictor_factory.py": {"torch"},
 }
 

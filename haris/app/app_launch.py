@@ -11,6 +11,7 @@ from haris.app.answer_source import AnswerSource
 from haris.app.example_scenes import load_example_scenes
 from haris.app.running_app import RunningApp
 from haris.errors import HarisError
+from haris.runtime.engine_choice import choice_line
 
 DEFAULT_PORT = 7860
 FALLBACK_MAX_EXPRESSIONS = 16  # when what answers does not say its own limit
@@ -32,9 +33,10 @@ def open_source(
         if backend or device or precision or threads:
             raise HarisError("--backend, --device, --precision and --threads choose a local model; with --server the service decides")
         return AnswerSource.from_service(server_url)
+    from haris.runtime.backend_registry import AUTO
     from haris.runtime.predictor_factory import open_predictor
 
-    return AnswerSource.from_predictor(open_predictor(model, backend, device, precision, threads))
+    return AnswerSource.from_predictor(open_predictor(model, backend or AUTO, device, precision or AUTO, threads))
 
 
 def start_app(source: AnswerSource, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_expressions: int | None = None) -> RunningApp:
@@ -85,6 +87,8 @@ def run_app(
     try:
         with start_app(source, host, port, max_expressions) as app:
             print(f"haris app: serving {app.url} ({source.summary()}); Ctrl-C stops it", flush=True)
+            if "choice" in source.description:
+                print(f"haris app: {choice_line(source.description)}", flush=True)
             while not stop.wait(0.5):
                 pass
     finally:

@@ -91,12 +91,24 @@ def test_each_backend_is_judged_against_the_peak_of_its_compute_precision(monkey
     assert peak_for("tensorrt:fp16", "fp16", True, peaks) == ("torch:fp16@cuda", 7e14)
     assert peak_for("tensorrt:fp16", "fp16", True, {"torch:fp32": 1.0}) is None
     assert peak_for("onnxruntime:int8", "int8", False, peaks | {"onnxruntime:int8": 9e11}) == ("onnxruntime:int8", 9e11)  # INT8's own roof
+    openvino = {"openvino:fp32": 5e11, "openvino:bf16": 1.6e12, "openvino:int8": 2e12}
+    assert peak_for("openvino:fp32", "fp32", False, peaks | openvino) == ("openvino:fp32", 5e11)  # the best FP32, whichever engine
+    assert peak_for("openvino:bf16", "bf16", False, peaks | openvino) == ("openvino:bf16", 1.6e12)  # its own BF16 roof, not torch's
+    assert peak_for("openvino:int8", "int8", False, peaks | openvino) == ("openvino:int8", 2e12)
 
 
 def test_int8_is_judged_against_the_int8_matmul_peak_measured_on_the_q_dq_pattern_our_graphs_use():
     specs = parse_backends("onnxruntime:fp32,onnxruntime:int8")
     assert compute_peak.needed_peaks(specs) == ["onnxruntime:fp32", "onnxruntime:int8"]
     assert compute_peak.onnxruntime_int8_matmul_peak(256, 1) > 1e8  # 34 MOP: any working CPU kernel does this in well under 0.3 s
+
+
+def test_openvino_peaks_are_measured_on_the_same_graphs():
+    pytest.importorskip("openvino")
+    specs = parse_backends("openvino:fp32,openvino:int8")
+    assert compute_peak.needed_peaks(specs) == ["openvino:fp32", "openvino:int8"]
+    for graph in (compute_peak.matmul_graph(256), compute_peak.int8_matmul_graph(256)):
+        assert compute_peak.openvino_matmul_peak(graph, "f32", 1) > 1e8
 
 
 def test_a_precision_without_a_fast_path_has_no_peak_and_is_never_measured(monkeypatch):
@@ -108,6 +120,7 @@ def test_a_precision_without_a_fast_path_has_no_peak_and_is_never_measured(monke
     assert compute_peak.needed_peaks(specs) == ["torch:fp32", "onnxruntime:fp32"]
     with_cpu(monkeypatch, "avx2 fma avx512f avx512_bf16")
     assert compute_peak.needed_peaks(specs) == ["torch:fp32", "torch:bf16", "onnxruntime:fp32"]
+    assert compute_peak.needed_peaks(parse_backends("openvino:bf16")) == ["openvino:bf16"]
 
 
 def test_a_bare_backend_runs_its_default_precisions_for_this_cpu(monkeypatch):
@@ -115,8 +128,10 @@ def test_a_bare_backend_runs_its_default_precisions_for_this_cpu(monkeypatch):
     assert [spec.label for spec in parse_backends("onnxruntime")] == ["onnxruntime:fp32", "onnxruntime:fp16"]
     assert [spec.label for spec in parse_backends("torch,tensorrt")] == ["torch:fp32", "tensorrt:fp16"]
     assert [spec.label for spec in bench_backends.default_speed_backends(False)][:2] == ["torch:fp32", "onnxruntime:fp32"]
+    assert [spec.label for spec in parse_backends("openvino")] == ["openvino:fp32"]
     with_cpu(monkeypatch, "avx2 fma avx512f avx512_bf16")
     assert [spec.label for spec in parse_backends("torch")] == ["torch:fp32", "torch:bf16"]
+    assert [spec.label for spec in parse_backends("openvino")] == ["openvino:fp32", "openvino:bf16"]
     assert [spec.label for spec in parse_backends("torch@cuda")] == ["torch:fp32@cuda", "torch:fp16@cuda"]
     with pytest.raises(HarisError, match="names no precision"):
         bench_backends.parse_backend("onnxruntime")

@@ -1,4 +1,4 @@
-"""A deployment without torch: the onnxruntime Predictor and `haris predict` run in an interpreter where
+"""A deployment without torch: the Predictor and `haris predict` (the engine it chooses) run in an interpreter where
 torch, torchvision, open_clip and segment_anything cannot be imported, and none of them is ever loaded;
 a folder that is not a bundle gets a one-line error there, not an ImportError traceback."""
 
@@ -34,7 +34,7 @@ from haris.cli import main
 from haris.runtime.predictor import Predictor
 
 bundle, image, out, expressions = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-predictions = Predictor.from_bundle(bundle).segment(image, expressions)
+predictions = Predictor.from_bundle(bundle, "auto", precision="auto").segment(image, expressions)  # as the CLI's default
 np.save(f"{out}/masks.npy", np.stack([p.mask for p in predictions]))
 args = ["predict", bundle, image, "--out", f"{out}/cli", *[f"--expression={text}" for text in expressions]]
 code = main(args)
@@ -62,7 +62,9 @@ def test_predictor_and_cli_run_without_torch(tmp_path, tiny_bundle):
     assert "Traceback" not in result.stderr
     assert f"haris: error: {tmp_path} is not a bundle (no manifest.json), and running a checkpoint needs PyTorch" in result.stderr
 
-    expected = [p.mask for p in Predictor.from_bundle(tiny_bundle).segment(pixels, EXPRESSIONS)]
+    auto = Predictor.from_bundle(tiny_bundle, "auto", precision="auto")
+    expected = [p.mask for p in auto.segment(pixels, EXPRESSIONS)]
     np.testing.assert_array_equal(np.load(tmp_path / "masks.npy"), np.stack(expected))
     written = json.loads((tmp_path / "cli" / "predictions.json").read_text())
     assert [p["area"] for p in written["images"][0]["predictions"]] == [int(mask.sum()) for mask in expected]
+    assert written["model"]["choice"] == auto.description["choice"]  # the engine chosen, and why, recorded

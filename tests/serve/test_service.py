@@ -133,11 +133,13 @@ def test_predict_with_a_server_writes_what_local_predict_writes(service, tiny_bu
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "scene.png").write_bytes(encode_image(pixels, "PNG"))
     arguments = ["-e", expressions[0], "-e", expressions[1]]
-    assert main(["predict", str(tiny_bundle), str(tmp_path / "images"), *arguments, "--out", str(tmp_path / "local")]) == 0
+    local_engine = ["--backend", "onnxruntime", "--precision", "fp32"]  # the service's
+    assert main(["predict", str(tiny_bundle), str(tmp_path / "images"), *arguments, *local_engine, "--out", str(tmp_path / "local")]) == 0
     assert main(["predict", "--server", service[0], str(tmp_path / "images"), *arguments, "--out", str(tmp_path / "remote")]) == 0
     local = json.loads((tmp_path / "local" / "predictions.json").read_text())
     remote = json.loads((tmp_path / "remote" / "predictions.json").read_text())
-    assert remote == local and len(remote["images"][0]["predictions"]) == 2
+    assert remote["images"] == local["images"] and len(remote["images"][0]["predictions"]) == 2
+    assert remote["model"]["service"] == service[0] and remote["model"]["choice"]["engine"] == local["model"]["choice"]["engine"]
     assert sorted(path.name for path in (tmp_path / "remote").iterdir()) == sorted(path.name for path in (tmp_path / "local").iterdir())
 
 
