@@ -22,7 +22,7 @@ from haris.benchmarks.step_runner import StepRunner
 from haris.config import load_run_config
 from haris.data.dataset_source import DatasetSource, add_dataset_arguments
 from haris.evaluation.evaluation_run import run_evaluation
-from haris.train.training_run import train
+from haris.train.training_run import resume_training, train
 
 # Settings and names as in the paper's tables II (#1-#3) and III (#5-#7); #4 is the full model.
 ABLATIONS = {
@@ -60,7 +60,7 @@ def _run_ablation(name: str, preset: str, source: DatasetSource, run_dir: Path, 
 
 def _train(preset: str, overrides: list[str], run_dir: Path, source: DatasetSource, resume: bool) -> dict:
     if resume and (run_dir / "last").is_dir():
-        return train(None, run_dir, resume=True)
+        return resume_training(run_dir)
     for leftover in run_dir.iterdir():  # another setting's run, or one that never checkpointed: start afresh
         if leftover.is_dir() and leftover.name != "steps":
             shutil.rmtree(leftover)

@@ -22,11 +22,11 @@ def write_data(out: Path, settings: DemoSettings, resume: bool) -> dict[str, Any
 def train_model(out: Path, settings: DemoSettings, resume: bool) -> dict[str, Any]:
     from haris.config import load_run_config
     from haris.data.dataset_source import DatasetSource
-    from haris.train.training_run import train
+    from haris.train.training_run import resume_training, train
 
     run_dir = out / RUN
     if resume and (run_dir / "last").exists():  # interrupted earlier: continue exactly where it stopped
-        metrics = train(None, run_dir, resume=True)
+        metrics = resume_training(run_dir)
     else:
         shutil.rmtree(run_dir, ignore_errors=True)
         run = load_run_config(

@@ -7,11 +7,8 @@ whose graphs fails is refused whole, and the others are written: the manifest re
 and export_bundle raises PrecisionsRefused once the bundle is in place. FP32 is never refused
 alone: every other precision is made from it, so its failure fails the export. The bundle is
 assembled in a staging folder and renamed into place, so an interrupted or failed export leaves no
-half-written bundle.
-
-With `add`, the precisions asked for are added to an existing bundle of the same checkpoint: its
-FP32 graphs are converted or quantized as they are (no second trace), checked the same way, and
-the bundle is replaced by a copy that has them too. A refused precision leaves the bundle as it was.
+half-written bundle. Adding precisions to an existing bundle (`--add`) is export/bundle_extension.py,
+which checks and writes its graphs with the same functions.
 """
 
 from __future__ import annotations
@@ -19,11 +16,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import platform
 import shlex
-import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import onnx
 import onnxruntime
@@ -48,7 +44,6 @@ from haris.export.tensorrt_compat import check_tensorrt_compatibility
 from haris.export.tokenizer_export import write_tokenizer_json
 from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
-from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import DEFAULT_PRECISIONS, MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
 from haris.runtime.tensor_contract import END_TO_END, GRAPHS, STAGES, tensor_dtype
 
@@ -65,44 +60,64 @@ def export_bundle(
     overwrite: bool = False,
     progress: bool = True,
     int8: Int8Request | None = None,
-    add: bool = False,
 ) -> Path:
     """Export every graph of the checkpoint at `precisions` into the bundle directory `out`; INT8
-    graphs are calibrated as `int8` asks (default: synthetic scenes). With `add`, `out` is a bundle
-    of this checkpoint and the precisions are made from its FP32 graphs and added to it. Raises
-    PrecisionsRefused, after writing the bundle, when a precision other than FP32 was refused."""
+    graphs are calibrated as `int8` asks (default: synthetic scenes). Raises PrecisionsRefused,
+    after writing the bundle, when a precision other than FP32 was refused."""
     out = Path(out)
+    check_precisions(precisions)
+    if out.exists() and not overwrite:
+        raise ExportError(f"{out} exists; pass --overwrite to replace it (or --add to add precisions to it)")
+    model = model_at_image_size(load_checkpoint(checkpoint), image_size)
+    axes = {"N": (1, max_images), "B": (1, max_expressions), "L": (1, model.config.max_words)}
+    with atomic_directory(out) as staging:
+        exported = export_checked_graphs(model, checkpoint, out, staging, precisions, axes, int8 or Int8Request(), progress)
+        tokenizer = write_tokenizer_json(model.config, staging / "tokenizer.json")
+        tokenizer["sha256"] = file_sha256(staging / "tokenizer.json")
+        manifest = _manifest(model, checkpoint, tokenizer, axes, exported)
+        write_manifest(manifest, staging)
+    if exported.refused:
+        raise refusal_error(f"wrote {out} with {', '.join(exported.graphs)} only", exported.refused)
+    return out
+
+
+class ExportedGraphs(NamedTuple):
+    graphs: dict[str, dict[str, GraphSpec]]  # precision -> graph -> spec, of the precisions that passed
+    checks: dict[str, dict[str, dict]]
+    refused: dict[str, dict[str, str]]  # precision -> graph, reason, retry
+    int8: dict | None  # the INT8 record, where INT8 passed
+
+
+def check_precisions(precisions: tuple[str, ...]) -> None:
     unknown = set(precisions) - set(PRECISIONS)
     if unknown or not precisions:
         raise ExportError(f"precisions must be some of {', '.join(PRECISIONS)}, got {', '.join(precisions) or 'none'}")
-    base = _bundle_to_extend(out, checkpoint, precisions, overwrite) if add else None
-    if base is None and out.exists() and not overwrite:
-        raise ExportError(f"{out} exists; pass --overwrite to replace it (or --add to add precisions to it)")
-    if base is not None and image_size not in (None, base.manifest.image_size):
-        raise ExportError(f"{out} was exported at image size {base.manifest.image_size}; --image-size {image_size} cannot be added to it")
-    model = model_at_image_size(load_checkpoint(checkpoint), base.manifest.image_size if base else image_size)
-    axes = dict(base.manifest.dynamic_axes) if base else {"N": (1, max_images), "B": (1, max_expressions), "L": (1, model.config.max_words)}
-    int8 = int8 or Int8Request()
+
+
+def export_checked_graphs(
+    model: Haris,
+    checkpoint: str | Path,
+    out: Path,
+    staging: Path,
+    precisions: tuple[str, ...],
+    axes: dict,
+    int8: Int8Request,
+    progress: bool,
+    fp32_stages: dict[str, onnx.ModelProto] | None = None,
+    retry_overwrite: bool = False,
+) -> ExportedGraphs:
+    """Every graph at `precisions`, checked and written to `staging` (the FP32 stages traced unless
+    `fp32_stages` gives them); a refused precision gets the command that retries it into `out`
+    (with --overwrite when `retry_overwrite`)."""
     calibration = Int8Calibration.prepare(model, int8) if "int8" in precisions else None
-    with atomic_directory(out) as staging:
-        stages = {name: onnx.load(str(base.graph_path(name, "fp32"))) for name in STAGES} if base else None
-        graphs, checks, refused = _export_graphs(model, staging, precisions, axes, progress, calibration, stages)
-        for precision, refusal in refused.items():
-            refusal["retry"] = _retry_command(checkpoint, out, precision, int8, overwrite=add and overwrite)
-        record = calibration.record() if "int8" in graphs else None
-        if base is None:
-            tokenizer = write_tokenizer_json(model.config, staging / "tokenizer.json")
-            tokenizer["sha256"] = file_sha256(staging / "tokenizer.json")
-            manifest = _manifest(model, checkpoint, tokenizer, axes, graphs, checks, record or {}, refused)
-        else:
-            if not graphs:  # every precision asked was refused: the bundle stays exactly as it was
-                raise _refusal(f"{out} is unchanged", refused)
-            _link_files(base, staging, keep=set(base.manifest.graphs) - set(graphs))
-            manifest = _extended_manifest(base.manifest, graphs, checks, record, refused)
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
-    if refused:
-        raise _refusal(f"added {', '.join(graphs)} to {out}" if add else f"wrote {out} with {', '.join(graphs)} only", refused)
-    return out
+    graphs, checks, refused = _export_graphs(model, staging, precisions, axes, progress, calibration, fp32_stages)
+    for precision, refusal in refused.items():
+        refusal["retry"] = _retry_command(checkpoint, out, precision, int8, retry_overwrite)
+    return ExportedGraphs(graphs, checks, refused, calibration.record() if "int8" in graphs else None)
+
+
+def write_manifest(manifest: BundleManifest, staging: Path) -> None:
+    (staging / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 
 def _retry_command(checkpoint: str | Path, out: Path, precision: str, int8: Int8Request, overwrite: bool) -> str:
@@ -113,53 +128,10 @@ def _retry_command(checkpoint: str | Path, out: Path, precision: str, int8: Int8
     return shlex.join(words)
 
 
-def _refusal(written: str, refused: dict[str, dict[str, str]]) -> PrecisionsRefused:
+def refusal_error(written: str, refused: dict[str, dict[str, str]]) -> PrecisionsRefused:
     """The error that says what was written and, per refused precision, why and how to retry it."""
     reasons = [f"{precision} was refused ({refusal['reason']}); retry it with `{refusal['retry']}`" for precision, refusal in refused.items()]
     return PrecisionsRefused(f"{written}; {'; '.join(reasons)}", refused)
-
-
-def _bundle_to_extend(out: Path, checkpoint: str | Path, precisions: tuple[str, ...], overwrite: bool) -> Bundle:
-    """The bundle at `out`, checked to be whole, of this checkpoint, with FP32 graphs to start from."""
-    base = Bundle.open(out)
-    exported = base.manifest.source_checkpoint["weights_sha256"]
-    if exported != read_checkpoint_meta(checkpoint)["weights_sha256"]:
-        raise ExportError(f"{out} was exported from other weights (sha256 {exported[:12]}...) than {checkpoint}: export it again instead")
-    if "fp32" in precisions or "fp32" not in base.manifest.graphs:
-        raise ExportError(f"--add makes precisions from the bundle's FP32 graphs: ask for fp16 or int8 (it has {', '.join(base.manifest.graphs)})")
-    present = set(precisions) & set(base.manifest.graphs)
-    if present and not overwrite:
-        raise ExportError(f"{out} has {', '.join(sorted(present))} graphs already; pass --overwrite to replace them")
-    return base
-
-
-def _link_files(base: Bundle, staging: Path, keep: set[str]) -> None:
-    """Hard-link (or copy) into `staging` the tokenizer, the graphs of the `keep` precisions and their engines and sidecars."""
-    manifest = base.manifest
-    names = [manifest.tokenizer["file"], *(spec.file for precision in keep for spec in manifest.graphs[precision].values())]
-    for precision in keep & set(manifest.engines):
-        names += [name for spec in manifest.engines[precision].values() for name in (spec.file, spec.sidecar)]
-    for name in names:
-        (staging / name).parent.mkdir(parents=True, exist_ok=True)  # engines/ holds the plans
-        try:
-            os.link(base.directory / name, staging / name)
-        except OSError:  # another file system, or one without hard links
-            shutil.copy2(base.directory / name, staging / name)
-
-
-def _extended_manifest(manifest: BundleManifest, graphs: dict, checks: dict, int8: dict | None, refused: dict) -> BundleManifest:
-    """`manifest` with the added precisions' graphs and checks; a replaced precision's engines are dropped.
-    A refusal is listed while the bundle has no graphs of its precision: an --add that passes clears it,
-    and a refused replacement (--overwrite) leaves the graphs it would have replaced listed instead."""
-    all_graphs = {**manifest.graphs, **graphs}
-    return dataclasses.replace(
-        manifest,
-        graphs=all_graphs,
-        checks={**manifest.checks, **checks},
-        engines={precision: engines for precision, engines in manifest.engines.items() if precision not in graphs},
-        int8=manifest.int8 if int8 is None else int8,
-        refused={precision: refusal for precision, refusal in {**manifest.refused, **refused}.items() if precision not in all_graphs},
-    )
 
 
 def _export_graphs(
@@ -254,9 +226,7 @@ def _tensor_specs(values, path: Path) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def _manifest(
-    model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, graphs: dict, checks: dict, int8: dict, refused: dict
-) -> BundleManifest:
+def _manifest(model: Haris, checkpoint: str | Path, tokenizer: dict, axes: dict, exported: ExportedGraphs) -> BundleManifest:
     config = model.config
     preprocess = dataclasses.asdict(config.preprocess) | {
         "image_size": config.image_size,
@@ -284,8 +254,8 @@ def _manifest(
             "python": platform.python_version(),
             "measured_on": measured_on(),
         },
-        graphs=graphs,
-        checks=checks,
-        int8=int8,
-        refused=refused,
+        graphs=exported.graphs,
+        checks=exported.checks,
+        int8=exported.int8 or {},
+        refused=exported.refused,
     )

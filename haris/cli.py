@@ -122,10 +122,10 @@ def _run_init(args: argparse.Namespace) -> None:
 def _run_train(args: argparse.Namespace) -> None:
     from haris.config import load_run_config
     from haris.data.dataset_source import DatasetSource
-    from haris.train.training_run import train
+    from haris.train.training_run import resume_training, train
 
     if args.resume:
-        metrics = train(None, args.resume, resume=True)
+        metrics = resume_training(args.resume)
     else:
         if not (args.data and args.out):
             raise HarisError("haris train needs --data and --out (or --resume RUN_DIR)")

@@ -109,22 +109,19 @@ def add_engine_arguments(command: argparse.ArgumentParser) -> None:
 
 def _run_export(args: argparse.Namespace) -> None:
     from haris.checkpoint.checkpoint_io import resolve_checkpoint
-    from haris.export.bundle_export import export_bundle
     from haris.export.int8_calibration import Int8Request
 
     precisions = tuple(part.strip() for part in args.precision.split(",") if part.strip())
     int8 = Int8Request(args.calibration, args.calibration_images, args.int8_method, args.int8_target_error)
-    out = export_bundle(
-        resolve_checkpoint(args.checkpoint),
-        args.out,
-        precisions,
-        args.image_size,
-        args.max_images,
-        args.max_expressions,
-        args.overwrite,
-        int8=int8,
-        add=args.add,
-    )
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    if args.add:
+        from haris.export.bundle_extension import add_precisions
+
+        out = add_precisions(checkpoint, args.out, precisions, args.overwrite, int8=int8, image_size=args.image_size)
+    else:
+        from haris.export.bundle_export import export_bundle
+
+        out = export_bundle(checkpoint, args.out, precisions, args.image_size, args.max_images, args.max_expressions, args.overwrite, int8=int8)
     print(f"{'added to' if args.add else 'wrote'} {out} ({', '.join(precisions)}); `haris inspect {out}` shows it")
 
 

@@ -84,8 +84,8 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory):
 def int8_bundle(tiny_bundle, tiny_checkpoint, tmp_path_factory):
     """The tiny bundle with INT8 graphs added (`haris export --add`; a copy: the tiny bundle is
     read-only for tests)."""
-    from haris.export.bundle_export import export_bundle
+    from haris.export.bundle_extension import add_precisions
     from haris.export.int8_calibration import Int8Request
 
     out = shutil.copytree(tiny_bundle, tmp_path_factory.mktemp("int8") / "bundle")
-    return export_bundle(tiny_checkpoint, out, ("int8",), int8=Int8Request(images=4), progress=False, add=True)
+    return add_precisions(tiny_checkpoint, out, ("int8",), int8=Int8Request(images=4), progress=False)

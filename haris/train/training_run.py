@@ -21,30 +21,40 @@ from haris.train.trainer import LAST, Trainer
 RUN_FILE = "run.json"
 
 
-def train(
-    run: RunConfig | None, run_dir: str | Path, source: DatasetSource | None = None, resume: bool = False, show_progress: bool = True
-) -> dict[str, Any]:
-    """Train `run` on the `source` dataset's train split into `run_dir`, validating on
-    `train.eval_split`; with `resume`, continue the run found there (its config and dataset come
-    from its own run.json). Returns the last validation metrics."""
+def train(run: RunConfig, run_dir: str | Path, source: DatasetSource, show_progress: bool = True) -> dict[str, Any]:
+    """Train `run` on the `source` dataset's train split into the new run directory `run_dir`,
+    validating on `train.eval_split`. Returns the last validation metrics."""
     run_dir = Path(run_dir)
     context = DistributedContext.from_environment()
     try:
-        if resume:
-            run, source = _read_run(run_dir)
-        else:
-            _start_run(run_dir, run, source, context)
-        source = replace(source, skip_bad=run.train.skip_bad_data)  # the recipe decides, as for every run of it
-        train_data = source.with_split("train").open(context.log)
-        val_data = source.with_split(run.train.eval_split).open(context.log)
-        trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress, resume=resume)
-        if context.is_main:
-            _record_session(run_dir, trainer, resume)
-        if resume:
-            trainer.restore()
-        return trainer.fit()
+        _start_run(run_dir, run, source, context)
+        return _fit(run, source, run_dir, context, show_progress, resumed=False)
     finally:
         context.close()
+
+
+def resume_training(run_dir: str | Path, show_progress: bool = True) -> dict[str, Any]:
+    """Continue the run in `run_dir` exactly where it stopped; its config and dataset come from its
+    own run.json. Returns the last validation metrics."""
+    run_dir = Path(run_dir)
+    context = DistributedContext.from_environment()
+    try:
+        run, source = _read_run(run_dir)
+        return _fit(run, source, run_dir, context, show_progress, resumed=True)
+    finally:
+        context.close()
+
+
+def _fit(run: RunConfig, source: DatasetSource, run_dir: Path, context: DistributedContext, show_progress: bool, resumed: bool) -> dict[str, Any]:
+    source = replace(source, skip_bad=run.train.skip_bad_data)  # the recipe decides, as for every run of it
+    train_data = source.with_split("train").open(context.log)
+    val_data = source.with_split(run.train.eval_split).open(context.log)
+    trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress, resume=resumed)
+    if context.is_main:
+        _record_session(run_dir, trainer, resumed)
+    if resumed:
+        trainer.restore()
+    return trainer.fit()
 
 
 def _start_run(run_dir: Path, run: RunConfig, source: DatasetSource, context: DistributedContext) -> None:

@@ -14,6 +14,7 @@ from haris.checkpoint import load_checkpoint
 from haris.cli import main
 from haris.errors import BundleError, CheckpointError, ExportError
 from haris.export import bundle_export
+from haris.export.bundle_extension import add_precisions
 from haris.export.check_samples import demo_inputs, random_tokens
 from haris.export.fp16_conversion import attention_logit_nodes, float32_island_violations
 from haris.export.graph_check import check_graph, eager_outputs
@@ -138,18 +139,18 @@ def test_export_refuses_an_existing_output_and_leaves_nothing_when_it_fails(tiny
 def test_adding_to_a_bundle_refuses_what_it_cannot_make(tiny_checkpoint, tiny_bundle, tmp_path, capsys):
     copy = shutil.copytree(tiny_bundle, tmp_path / "bundle")
     with pytest.raises(ExportError, match="from the bundle's FP32 graphs: ask for fp16 or int8"):
-        bundle_export.export_bundle(tiny_checkpoint, copy, ("fp32", "int8"), add=True)
+        add_precisions(tiny_checkpoint, copy, ("fp32", "int8"))
     with pytest.raises(ExportError, match="image size 256; --image-size 128 cannot be added"):
-        bundle_export.export_bundle(tiny_checkpoint, copy, ("int8",), image_size=128, add=True)
+        add_precisions(tiny_checkpoint, copy, ("int8",), image_size=128)
     assert main(["export", str(tiny_checkpoint), "--out", str(copy), "--precision", "fp16", "--add"]) == 2
     assert "has fp16 graphs already; pass --overwrite" in capsys.readouterr().err
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["source_checkpoint"]["weights_sha256"] = "0" * 64
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ExportError, match="exported from other weights"):
-        bundle_export.export_bundle(tiny_checkpoint, copy, ("int8",), add=True)
+        add_precisions(tiny_checkpoint, copy, ("int8",))
     with pytest.raises(BundleError, match="not a HARIS bundle"):
-        bundle_export.export_bundle(tiny_checkpoint, tmp_path / "nowhere", ("int8",), add=True)
+        add_precisions(tiny_checkpoint, tmp_path / "nowhere", ("int8",))
 
 
 def test_replacing_a_precision_keeps_the_others_and_drops_only_its_engines(tiny_checkpoint, tiny_bundle, tmp_path):
@@ -163,7 +164,7 @@ def test_replacing_a_precision_keeps_the_others_and_drops_only_its_engines(tiny_
         manifest["engines"][precision] = {"decoder": {"file": plan, "sha256": file_sha256(copy / plan), "sidecar": sidecar}}
     (copy / "manifest.json").write_text(json.dumps(manifest))
     before = Bundle.open(copy).manifest
-    bundle_export.export_bundle(tiny_checkpoint, copy, ("fp16",), overwrite=True, progress=False, add=True)
+    add_precisions(tiny_checkpoint, copy, ("fp16",), overwrite=True, progress=False)
     after = Bundle.open(copy).manifest  # every listed file present and unaltered
     assert after.graphs["fp32"] == before.graphs["fp32"] and set(after.graphs["fp16"]) == set(GRAPHS)
     assert set(after.engines) == {"fp32"} and (copy / "engines/decoder.fp32.plan").is_file()

@@ -24,7 +24,7 @@ from haris.cli import main
 from haris.cpu_features import cpu_features
 from haris.errors import ExportError
 from haris.export.bundle_engines import build_bundle_engines
-from haris.export.bundle_export import export_bundle
+from haris.export.bundle_extension import add_precisions
 from haris.export.calibration_set import calibration_items
 from haris.export.int8_calibration import Int8Calibration, Int8Request
 from haris.export.int8_quantization import QUANTIZED_OP_TYPES
@@ -66,7 +66,7 @@ def test_adding_int8_keeps_the_bundles_files_and_a_second_add_needs_overwrite(in
     assert {precision: after.graphs[precision] for precision in before.graphs} == before.graphs
     assert after.tokenizer == before.tokenizer and after.checks["fp16"] == before.checks["fp16"]
     with pytest.raises(ExportError, match="has int8 graphs already; pass --overwrite"):
-        export_bundle(tiny_checkpoint, int8_bundle, ("int8",), progress=False, add=True)
+        add_precisions(tiny_checkpoint, int8_bundle, ("int8",), progress=False)
 
 
 def test_the_ranges_are_those_of_onnxruntimes_own_calibration(tiny_bundle, tiny_checkpoint, tmp_path):
