@@ -1,6 +1,6 @@
 """Speed benchmark: per-stage latency, throughput, memory and encoder FLOP/s of each runtime.
 
-    haris bench speed --checkpoint RUN --bundle B --batch 1,4 --expressions-per-image 1,4,16 --out DIR
+    haris bench speed --checkpoint RUN --bundle B --images-per-batch 1,4 --expressions-per-image 1,4,16 --out DIR
 
 Each backend (bench_backends: the eager baselines a user would pick instead, and the bundle's
 runtimes) runs in a fresh worker process (speed_worker) with the same thread count: torch's
@@ -141,7 +141,7 @@ def _check_shapes(
     """Refuse, before any worker starts, shapes the bundle's graphs were not exported for."""
     if iterations < 1 or warmup < 0:
         raise HarisError(f"need at least one timed iteration and no negative warm-up, got {iterations} and {warmup}")
-    for name, values, axis in (("--batch", batches, "N"), ("--expressions-per-image", expressions_per_image, "B")):
+    for name, values, axis in (("--images-per-batch", batches, "N"), ("--expressions-per-image", expressions_per_image, "B")):
         low, high = dynamic_axes[axis]
         if not values or not all(low <= value <= high for value in values):
             raise HarisError(f"{name} {list(values)}: the bundle's graphs take {axis} from {low} to {high}")

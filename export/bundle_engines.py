@@ -8,7 +8,7 @@ encoder a second time, the longest build of all.
 
 Profiles (min, opt, max) per dynamic axis, all within the ranges the graphs were checked at
 (manifest.dynamic_axes):
-- image_encoder N: 1, 1, max_batch (one image at a time is the Predictor's common case);
+- image_encoder N: 1, 1, max_images (one image at a time is the Predictor's common case);
 - B: 1, min(4, max_expressions), max_expressions; L: 1, max_words, max_words;
 - fusion's image features N: 1, 1, max_expressions (N is 1, broadcast inside the graph, or B).
 
@@ -45,7 +45,7 @@ OPT_EXPRESSIONS = 4  # a typical predict() call: a few expressions about one ima
 def build_bundle_engines(
     bundle_dir: str | Path,
     precision: str = "fp16",
-    max_batch: int | None = None,
+    max_images: int | None = None,
     max_expressions: int | None = None,
     timing_cache: str | Path | None = None,
     flavor: str = "auto",
@@ -54,14 +54,14 @@ def build_bundle_engines(
 ) -> list[Path]:
     """Build and list the four stage engines; returns the plan paths.
 
-    max_batch (images) and max_expressions default to the largest N and B of manifest.dynamic_axes.
+    max_images (images) and max_expressions default to the largest N and B of manifest.dynamic_axes.
     timing_cache defaults to engines/timing.cache in the bundle (full TensorRT only; see
     EngineBuilder for why TensorRT-RTX uses none). Raises BundleError for an altered bundle,
     ExportError when TensorRT is missing or a graph does not parse or build.
     """
     bundle = Bundle.open(bundle_dir)
     require_precision(bundle, precision)
-    limits = engine_limits(bundle, max_batch, max_expressions)
+    limits = engine_limits(bundle, max_images, max_expressions)
     trt, flavor_name = import_tensorrt(flavor)
     cache = Path(timing_cache) if timing_cache else bundle.directory / DEFAULT_TIMING_CACHE
     builder = EngineBuilder(trt, flavor_name, workspace_bytes, cache)
@@ -81,11 +81,11 @@ def require_precision(bundle: Bundle, precision: str) -> None:
         raise ExportError(f"bundle {bundle.directory} has no {precision} graphs (it has {', '.join(bundle.precisions)})")
 
 
-def engine_limits(bundle: Bundle, max_batch: int | None, max_expressions: int | None) -> dict[str, int]:
+def engine_limits(bundle: Bundle, max_images: int | None, max_expressions: int | None) -> dict[str, int]:
     """The largest N, B and L the engines take, checked against the ranges the graphs were checked at."""
     axes = bundle.manifest.dynamic_axes
-    limits = {"N": max_batch or axes["N"][1], "B": max_expressions or axes["B"][1], "L": bundle.manifest.max_words}
-    names = {"N": "max_batch", "B": "max_expressions", "L": "max_words"}
+    limits = {"N": max_images or axes["N"][1], "B": max_expressions or axes["B"][1], "L": bundle.manifest.max_words}
+    names = {"N": "max_images", "B": "max_expressions", "L": "max_words"}
     for axis, value in limits.items():
         low, high = axes[axis]
         if not max(low, 1) <= value <= high:

@@ -75,7 +75,7 @@ def _add_speed(actions: argparse._SubParsersAction) -> None:
         "precisions (default: eager torch [fp32, + bf16 where the CPU runs it natively, + fp32/fp16 on a GPU], "
         "onnxruntime fp32 and fp16, tensorrt fp16)",
     )
-    speed.add_argument("--batch", default="1,4", help="images per batch N, comma-separated (default: %(default)s)")
+    speed.add_argument("--images-per-batch", default="1,4", help="images per batch N, comma-separated (default: %(default)s)")
     speed.add_argument("--expressions-per-image", default="1,4,16", help="expressions per image E, comma-separated (default: %(default)s)")
     speed.add_argument("--iterations", type=int, default=10, help="timed passes per shape (default: %(default)s)")
     speed.add_argument("--warmup", type=int, default=2, help="untimed passes per shape first (default: %(default)s)")
@@ -128,7 +128,7 @@ def _run_speed(args: argparse.Namespace) -> None:
         source_checkpoint(args.bundle, args.checkpoint),
         args.bundle,
         args.backends,
-        _numbers(args.batch, "--batch"),
+        _numbers(args.images_per_batch, "--images-per-batch"),
         _numbers(args.expressions_per_image, "--expressions-per-image"),
         args.threads,
         args.iterations,

@@ -74,7 +74,7 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="dataset tools").add_subparsers(title="data commands", metavar="COMMAND")
     synth = data.add_parser("synth", help="write the synthetic default dataset in the refer format")
     synth.add_argument("--out", required=True, help="dataset folder to write")
-    synth.add_argument("--images", type=int, default=2000, dest="num_images", help="number of images (default 2000)")
+    synth.add_argument("--count", type=int, default=2000, help="how many images to draw (default %(default)s)")
     synth.add_argument("--image-size", type=int, default=256)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--workers", type=int, default=2, help="processes drawing images")
@@ -150,7 +150,7 @@ def _run_eval(args: argparse.Namespace) -> None:
 def _run_synth(args: argparse.Namespace) -> None:
     from haris.data.synthetic.synthetic_writer import write_synthetic_dataset
 
-    summary = write_synthetic_dataset(args.out, args.num_images, args.image_size, args.seed, args.workers)
+    summary = write_synthetic_dataset(args.out, args.count, args.image_size, args.seed, args.workers)
     print(f"wrote {args.out}: {json.dumps(summary)}")
 
 

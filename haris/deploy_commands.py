@@ -60,7 +60,7 @@ def _add_build(commands: argparse._SubParsersAction) -> None:
     build = commands.add_parser("build", help="build TensorRT engines from a bundle's graphs (tensorrt or tensorrt_rtx)")
     build.add_argument("bundle", help="bundle directory")
     build.add_argument("--precision", default="fp16", choices=PRECISIONS)
-    build.add_argument("--max-batch", type=int, help="largest N of the image encoder profile (default: the bundle's)")
+    build.add_argument("--max-images", type=int, help="largest N of the image encoder profile (default: the bundle's)")
     build.add_argument("--max-expressions", type=int, help="largest B of the profiles (default: the bundle's)")
     build.add_argument("--timing-cache", help="timing cache file, read if present and written after the build")
     build.add_argument("--flavor", default="auto", choices=["auto", "tensorrt", "tensorrt_rtx"])
@@ -135,7 +135,7 @@ def _run_inspect(args: argparse.Namespace) -> None:
 def _run_build(args: argparse.Namespace) -> None:
     from haris.export.bundle_engines import build_bundle_engines
 
-    plans = build_bundle_engines(args.bundle, args.precision, args.max_batch, args.max_expressions, args.timing_cache, args.flavor)
+    plans = build_bundle_engines(args.bundle, args.precision, args.max_images, args.max_expressions, args.timing_cache, args.flavor)
     print("\n".join(f"wrote {plan}" for plan in plans))
 
 

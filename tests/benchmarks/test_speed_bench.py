@@ -50,7 +50,7 @@ def test_two_backends_two_shapes_one_iteration(tiny_checkpoint, tiny_bundle, tmp
 
 
 def test_shapes_the_bundle_was_not_exported_for_are_refused(tiny_checkpoint, tiny_bundle):
-    with pytest.raises(HarisError, match="--batch"):
+    with pytest.raises(HarisError, match="--images-per-batch"):
         run_speed(tiny_checkpoint, tiny_bundle, "onnxruntime:fp32", batches=(1, 1000), expressions_per_image=(1,))
 
 

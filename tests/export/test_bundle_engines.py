@@ -78,7 +78,7 @@ def test_stage_profile_of_named_axes():
         (),
     )
     profile = stage_profile("fusion", graph, {"N": 2, "B": 6, "L": 17})
-    assert profile["image_feats_1"] == ((1, 32, 4, 4), (1, 32, 4, 4), (6, 32, 4, 4))  # N is 1 or B, never max_batch
+    assert profile["image_feats_1"] == ((1, 32, 4, 4), (1, 32, 4, 4), (6, 32, 4, 4))  # N is 1 or B, never max_images
     assert profile["word_feats"] == ((1, 1, 32), (4, 17, 32), (6, 17, 32))
     image = GraphSpec("image_encoder.fp16.onnx", "0" * 64, (TensorSpec("image", "float32", ("N", 3, 64, 64)),), ())
     assert stage_profile("image_encoder", image, {"N": 2, "B": 6, "L": 17})["image"] == ((1, 3, 64, 64), (1, 3, 64, 64), (2, 3, 64, 64))
@@ -94,9 +94,9 @@ def test_limits_beyond_the_exported_ranges_are_refused_before_building(tiny_bund
 
 def test_custom_limits_and_a_rebuild_keep_the_bundle_valid(tiny_bundle, tmp_path):
     bundle_dir = copy_bundle(tiny_bundle, tmp_path)
-    build_bundle_engines(bundle_dir, "fp32", max_batch=2, max_expressions=3, flavor="tensorrt_rtx", progress=False)
+    build_bundle_engines(bundle_dir, "fp32", max_images=2, max_expressions=3, flavor="tensorrt_rtx", progress=False)
     first = Bundle.open(bundle_dir).manifest.engines["fp32"]
-    plans = build_bundle_engines(bundle_dir, "fp32", max_batch=1, max_expressions=2, flavor="tensorrt_rtx", progress=False)
+    plans = build_bundle_engines(bundle_dir, "fp32", max_images=1, max_expressions=2, flavor="tensorrt_rtx", progress=False)
     assert [plan.name for plan in plans] == [f"{stage}.fp32.plan" for stage in STAGES]
     rebuilt = Bundle.open(bundle_dir).manifest.engines["fp32"]
     assert rebuilt["image_encoder"].sha256 != first["image_encoder"].sha256
