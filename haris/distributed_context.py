@@ -46,6 +46,15 @@ class DistributedContext:
         dist.all_gather_object(gathered, value)
         return gathered
 
+    def any_process(self, *flags: bool) -> tuple[bool, ...]:
+        """Per flag, whether it is set on any process: one small all-reduce, cheap enough for every
+        step (pickling objects through all_gather_object is not)."""
+        if not self.distributed:
+            return tuple(flags)
+        values = torch.tensor([int(flag) for flag in flags], device=self.device)
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+        return tuple(bool(value) for value in values.tolist())
+
     def log(self, message: str) -> None:
         """Print on the main process only, so a line is not repeated once per process."""
         if self.is_main:

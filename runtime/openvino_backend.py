@@ -7,9 +7,9 @@ Three precisions from two sets of graphs:
   instructions (AVX512-BF16, AMX): elsewhere OpenVINO would quietly run f32, so it is refused;
 - `int8`: the INT8 Q/DQ graphs, their float rest in BF16 where the CPU runs it natively, else f32.
 
-Compiled models are kept in OpenVINO's model cache (`cache_dir`, by default the user's cache
-folder: `$HARIS_CACHE_DIR` or `~/.cache/haris`, then `openvino/`); the cache is keyed by the graph, the
-settings and the CPU, so a second start skips compiling and a changed bundle or CPU compiles anew.
+Compiled models are kept in OpenVINO's model cache (`cache_dir`, by default the user's:
+runtime/cache_folder.py); the cache is keyed by the graph, the settings and the CPU, so a second
+start skips compiling and a changed bundle or CPU compiles anew.
 Each stage holds a pool of infer requests, one per concurrent caller, so one backend serves
 several threads. Outputs are host arrays owned by the caller (OpenVINO copies them out of its
 buffers), so `keep` and row views need no copy. Importing this module imports neither torch nor
@@ -18,7 +18,6 @@ onnxruntime.
 
 from __future__ import annotations
 
-import os
 import queue
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from haris.cpu_features import cpu_features
 from haris.errors import HarisError
 from haris.runtime.backend_registry import BACKENDS
 from haris.runtime.bundle import Bundle
+from haris.runtime.cache_folder import cache_folder
 from haris.runtime.engine_choice import require_native_bf16
 from haris.runtime.stage_backend import StageBackend
 from haris.runtime.tensor_contract import STAGE_OUTPUTS, STAGES
@@ -48,7 +48,7 @@ class OpenVinoBackend(StageBackend):
         super().__init__({stage: bundle.graph_spec(stage, graphs) for stage in STAGES})
         core = openvino.Core()
         self.inference_precision = inference_precision(precision, core.get_property(DEVICE, "OPTIMIZATION_CAPABILITIES"))
-        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir else cache_folder("openvino")
         core.set_property({"CACHE_DIR": str(self.cache_dir)})
         config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": self.inference_precision, "PERFORMANCE_HINT": "LATENCY"}
         if threads:
@@ -94,9 +94,3 @@ def inference_precision(precision: str, capabilities: list[str]) -> str:
     if precision == "int8":
         return "bf16" if native_bf16 else "f32"  # the float rest of the INT8 graphs
     return "bf16" if precision == "bf16" else "f32"
-
-
-def default_cache_dir() -> Path:
-    """Where compiled models are cached: $HARIS_CACHE_DIR, else $XDG_CACHE_HOME/haris or ~/.cache/haris; then openvino/."""
-    root = os.environ.get("HARIS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "haris"
-    return Path(root) / "openvino"

@@ -13,6 +13,7 @@ chooses its kernels at build time and has no runtime cache.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +24,7 @@ from haris.errors import BundleError, HarisError
 from haris.runtime import cuda_memory
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import EngineSpec
+from haris.runtime.cache_folder import cache_folder
 from haris.runtime.cuda_stream_backend import CudaStreamBackend
 from haris.runtime.engine_runner import EngineRunner
 from haris.runtime.engine_sidecar import TENSORRT_PIP_PACKAGES, check_engine_compatibility, read_sidecar
@@ -55,11 +57,15 @@ class TensorRTBackend(CudaStreamBackend):
 
     @classmethod
     def open(cls, bundle: Bundle, precision: str, device: str, threads: int | None) -> TensorRTBackend:
-        """`threads` is not TensorRT's to use (the host pre- and post-processing take it)."""
+        """`threads` is not TensorRT's to use (the host pre- and post-processing take it). TensorRT-RTX
+        keeps the kernels it compiles on this GPU in the user's cache (runtime/cache_folder.py), one
+        file per set of engines."""
         kind, _, index = device.partition(":")
         if kind != "cuda":
             raise HarisError(f"the tensorrt backend runs on device 'cuda[:N]', got {device!r}")
-        return cls(bundle, precision, int(index or 0))
+        engines = engine_specs(bundle, precision)
+        key = hashlib.sha256("".join(engines[stage].sha256 for stage in STAGES).encode()).hexdigest()[:16]
+        return cls(bundle, precision, int(index or 0), runtime_cache=cache_folder("tensorrt_rtx") / f"{key}.cache")
 
     def _deserialize(self, path: Path, stage: str) -> Any:
         plan = path.read_bytes()

@@ -14,7 +14,7 @@ in the autocast dtype; `to_numpy` widens them to float32, as the contract's boun
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,13 +41,14 @@ class TorchBackend(StageBackend):
         self.config = model.config
         self.device = next(model.parameters()).device
         self.precision = precision
-        if precision == "fp32" and self.device.type == "cuda":
-            use_exact_fp32_on_gpu()
 
     def _run(self, stage: str, feeds: dict[str, Any]) -> dict[str, Any]:
         inputs = [self._tensor(feeds[name]) for name in STAGE_INPUTS[stage]]
         autocast = AUTOCAST_DTYPES[self.precision]
-        precision = contextlib.nullcontext() if autocast is None else torch.autocast(self.device.type, dtype=autocast)
+        if autocast is not None:
+            precision = torch.autocast(self.device.type, dtype=autocast)
+        else:
+            precision = exact_fp32() if self.device.type == "cuda" else contextlib.nullcontext()
         with torch.inference_mode(), precision:
             return dict(zip(STAGE_OUTPUTS[stage], self.model.run_stage(stage, *inputs)))
 
@@ -100,14 +101,20 @@ class TorchEventClock(HostClock):
         """Events are freed with their Python objects."""
 
 
-def use_exact_fp32_on_gpu() -> None:
-    """Turn TF32 off for the process: FP32 eager must be FP32, the reference and the baseline alike.
+@contextlib.contextmanager
+def exact_fp32() -> Iterator[None]:
+    """TF32 off while a stage runs, and as it was after: FP32 eager must be FP32, the reference and
+    the baseline alike, without changing the process's setting for the training around it.
 
     On Ampere and later GPUs cuDNN convolutions default to TF32 (a 10-bit mantissa), which would
     make the "FP32" reference differ from a CPU's by more than an FP32 graph may differ from it.
     """
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
 
 
 def contract_spec(stage: str) -> GraphSpec:

@@ -214,9 +214,8 @@ class Trainer:
         limit = self.recipe.time_limit_minutes * 60
         timed_out = bool(limit and time.monotonic() - start > limit)
         # Every process must stop at the same step, or the collectives would hang.
-        flags = self.context.gather_objects((self.stop_requested, timed_out))
-        self.interrupted = any(signalled for signalled, _ in flags)
-        return self.interrupted or any(late for _, late in flags)
+        self.interrupted, late = self.context.any_process(self.stop_requested, timed_out)
+        return self.interrupted or late
 
     def _validate_and_save(self) -> dict[str, Any]:
         self.context.average_buffers(self.model)

@@ -12,9 +12,11 @@ from runtime_samples import demo_scenes, encode_image
 from haris.benchmarks.bench_backends import parse_backend
 from haris.cli import build_parser, main
 from haris.cpu_features import cpu_features
+from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO, BACKENDS, BUNDLE_BACKENDS, COMPUTE_PRECISIONS, backend_entry
 from haris.runtime.bundle import Bundle
 from haris.runtime.engine_choice import choose_engine
+from haris.runtime.predictor import Predictor
 from haris.runtime.stage_backend import StageBackend
 
 
@@ -80,3 +82,14 @@ def test_serve_refuses_before_ray_starts_what_its_replicas_would_refuse(tiny_bun
     assert main(["serve", str(tiny_bundle), "--precision", "bf16"]) == 2  # auto: nothing runs BF16 here
     assert main(["serve", str(tiny_bundle), "--backend", "openvino"]) == 0
     assert (served[0].backend, served[0].precision) == ("openvino", "auto") and not served[1:]
+
+
+@pytest.mark.parametrize("device", ["cuda", "tensorrt"])
+def test_onnxruntimes_gpu_devices_need_onnxruntime_gpu(tiny_bundle, device):
+    import onnxruntime
+
+    provider = {"cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}[device]
+    if provider in onnxruntime.get_available_providers():
+        pytest.skip(f"this onnxruntime has the {provider}")
+    with pytest.raises(HarisError, match=rf"this onnxruntime has no .*{provider}.*; install onnxruntime-gpu for device '{device}'"):
+        Predictor.from_bundle(tiny_bundle, "onnxruntime", device=device)

@@ -251,17 +251,18 @@ def test_an_engine_from_another_tensorrt_version_is_refused(engine_bundle, tmp_p
 
 @pytest.mark.gpu
 @pytest.mark.trt
-def test_the_tensorrt_rtx_runtime_cache_is_saved_and_reloaded(engine_bundle, tmp_path):
+def test_the_tensorrt_rtx_runtime_cache_is_saved_and_reloaded(engine_bundle):
+    from haris.runtime.cache_folder import cache_folder
     from haris.runtime.tensorrt_backend import TensorRTBackend
 
     if read_sidecar(engine_bundle.directory, engine_bundle.manifest.engines["fp16"]["decoder"])["tensorrt"]["flavor"] != "tensorrt_rtx":
         pytest.skip("the runtime cache is TensorRT-RTX's; these engines are full TensorRT's")
-    cache = tmp_path / "runtime.cache"
-    for _ in range(2):  # the second backend starts from the first one's cache
-        backend = TensorRTBackend(engine_bundle, "fp16", runtime_cache=cache)
+    for _ in range(2):  # the second backend starts from the first one's cache, in the user's cache folder
+        backend = TensorRTBackend.open(engine_bundle, "fp16", "cuda:0", None)
         backend.run("text_encoder", {"text_tokens": text_tokens(2, 5)})
         backend.close()
-        assert cache.stat().st_size > 0
+        (cache,) = cache_folder("tensorrt_rtx").glob("*.cache")
+        assert cache == backend.runtime_cache_path and cache.stat().st_size > 0
 
 
 @pytest.mark.gpu

@@ -36,3 +36,10 @@ def train_worker(rank: int, world_size: int, port: int, overrides: list[str], ru
     trainer.fit()
     torch.save(trainer.model.state_dict(), Path(run_dir) / f"rank{rank}.pt")
     context.close()
+
+
+def flags_worker(rank: int, world_size: int, port: int, out: str) -> None:
+    """Rank 1 alone raises the first flag; every rank writes what any_process says of both."""
+    context = join_group(rank, world_size, port)
+    Path(out, f"flags{rank}.json").write_text(json.dumps(context.any_process(rank == 1, False)))
+    context.close()
