@@ -99,6 +99,7 @@ def parity_markdown(report: dict[str, Any], link_prefix: str = ".", heading_leve
         f"{'#' * (heading_level + 1)} Per-stage differences, each stage on eager's inputs",
         "",
         *_stage_difference_lines(report),
+        *_localization_lines(report, heading_level + 1),
         "",
         "Tolerances: "
         + "; ".join(
@@ -159,6 +160,29 @@ def _stage_difference_lines(report: dict[str, Any]) -> list[str]:
                 for name, d in tensors.items()
             ]
     return lines
+
+
+def _localization_lines(report: dict[str, Any], heading_level: int) -> list[str]:
+    """Where each failing stage first diverges from the FP32 graph (`--localize`), one item per stage."""
+    items = [
+        f"- {label}, {stage}: {_localization_text(found)}"
+        for label, result in report["backends"].items()
+        for stage, found in result.get("localization", {}).items()
+    ]
+    return ["", f"{'#' * heading_level} Where the failing stages first diverge from the FP32 graph", "", *items] if items else []
+
+
+def _localization_text(found: dict[str, Any]) -> str:
+    if "skipped" in found:
+        return f"not localized: {found['skipped']}"
+    compared = f"{found['graph']} against {found['reference']}, {found['shared_tensors']} of {found['tensors']} tensors shared"
+    divergent = found["first_divergent"]
+    if divergent is None:
+        return f"no shared tensor differs by more than {found['bound']:g} of its range with every tensor marked ({compared})"
+    where = f"`{divergent['tensor']}`, written by `{divergent['node']}` ({divergent['op_type']})"
+    if divergent["node_under_test"] != divergent["node"]:
+        where += f", in the graph under test by `{divergent['node_under_test']}` ({divergent['op_type_under_test']})"
+    return f"first divergent tensor {where}: {divergent['relative']:.3g} of its range > {found['bound']:g} (sample {divergent['sample']}; {compared})"
 
 
 def _memory_lines(report: dict[str, Any]) -> list[str]:

@@ -26,8 +26,9 @@ from haris.benchmarks.bench_backends import PARITY_BACKENDS, BackendSpec, open_a
 from haris.benchmarks.bench_report import write_parity_report
 from haris.benchmarks.machine_info import describe_bundle, describe_machine
 from haris.benchmarks.parity_checks import TOLERANCES, ParityTolerances, agreement_summary, judge, metric_deltas, tolerances_table
-from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
+from haris.benchmarks.stage_parity import StageSample, eager_stage_samples, stage_differences
 from haris.data.dataset_source import DatasetSource
+from haris.errors import HarisError
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
 from haris.runtime.mask_overlay import write_side_by_side
 from haris.runtime.predictor import Predictor
@@ -48,13 +49,15 @@ def run_parity(
     tolerances: Mapping[str, ParityTolerances] = TOLERANCES,
     reference_device: str = "cpu",
     progress: bool = False,
+    localize: bool = False,
 ) -> dict[str, Any]:
     """Compare every backend with eager FP32; write the report to `out` if given and return it.
 
     `max_expressions` > 0 keeps the split's first N expressions; the first `stage_samples` refs
     (with their sentences) feed the per-stage comparison; `worst_cases` overlays per backend.
     The report's "passed" is False, and "failures" says why, when any check fails or no backend
-    could run at all.
+    could run at all. `localize` adds, per backend, where each stage past its bound first diverges
+    from the bundle's FP32 graph (divergence_localizer).
     """
     dataset = source.open(log=print if progress else _silent)
     groups = _expression_groups(dataset, max_expressions)
@@ -71,6 +74,8 @@ def run_parity(
         spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
         for spec, predictor in opened.items()
     }
+    if localize:
+        _localize_failed_stages(results, list(opened), bundle, samples, tolerances, threads)
     failures = [failure for result in results.values() for failure in result["failures"]]
     failures += [] if results else [f"no backend could run here: {json.dumps(skipped)}"]
     report = {
@@ -158,6 +163,24 @@ def _backend_result(spec: BackendSpec, rows: list[dict], eager_metrics: dict, st
     result["failures"] = judge(spec.label, result, tolerances[spec.precision])
     result["passed"] = not result["failures"]
     return result
+
+
+def _localize_failed_stages(
+    results: dict[str, dict],
+    specs: list[BackendSpec],
+    bundle: str | Path,
+    samples: list[StageSample],
+    tolerances: Mapping[str, ParityTolerances],
+    threads: int | None,
+) -> None:
+    """Each backend's result gets "localization": {failing stage: its first divergent tensor}."""
+    try:  # Polygraphy and onnx come with the export extra; only --localize needs them
+        from haris.benchmarks.divergence_localizer import localize_failed_stages
+    except ModuleNotFoundError as error:
+        raise HarisError(f"--localize needs {error.name}, which the export extra installs: pip install 'haris[export]'") from None
+    for spec in specs:
+        result = results[spec.label]
+        result["localization"] = localize_failed_stages(bundle, spec, samples, result["stages"], tolerances[spec.precision].stage_relative, threads)
 
 
 def _write_outputs(

@@ -16,7 +16,7 @@ bounds follow from their 11- and 8-bit mantissas; INT8's from its 256 levels per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -74,18 +74,24 @@ def judge(label: str, result: dict[str, Any], tolerances: ParityTolerances) -> l
         failures.append(f"{label}: mean mask IoU with eager {agreement['mean']:.4f} < {tolerances.mean_mask_iou}")
     if agreement["p01"] < tolerances.p01_mask_iou:
         failures.append(f"{label}: 1st-percentile mask IoU with eager {agreement['p01']:.4f} < {tolerances.p01_mask_iou}")
-    for stage, tensors in result["stages"].items():
-        for name, difference in tensors.items():
-            if difference["relative"] > tolerances.stage_relative:
-                failures.append(
-                    f"{label}: stage {stage} output {name} differs from eager by {difference['max_abs']:.3g} "
-                    f"({difference['relative']:.3g} of its range > {tolerances.stage_relative:g})"
-                )
+    for stage, name, difference in stage_excesses(result["stages"], tolerances.stage_relative):
+        failures.append(
+            f"{label}: stage {stage} output {name} differs from eager by {difference['max_abs']:.3g} "
+            f"({difference['relative']:.3g} of its range > {tolerances.stage_relative:g})"
+        )
     for name in JUDGED_METRICS:
         delta = result["metric_deltas"][name]
         if abs(delta) > tolerances.metric_delta:
             failures.append(f"{label}: {name} differs from eager's by {delta:+.4f} (|delta| > {tolerances.metric_delta})")
     return failures
+
+
+def stage_excesses(stages: dict[str, dict[str, dict[str, float]]], bound: float) -> Iterator[tuple[str, str, dict[str, float]]]:
+    """(stage, tensor, difference) of each stage tensor (stage_parity's summary) whose relative difference exceeds `bound`."""
+    for stage, tensors in stages.items():
+        for name, difference in tensors.items():
+            if difference["relative"] > bound:
+                yield stage, name, difference
 
 
 def tolerances_table(tolerances: dict[str, ParityTolerances]) -> dict[str, dict[str, float]]:

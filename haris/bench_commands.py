@@ -44,6 +44,12 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
     parity.add_argument("--worst", type=int, default=4, metavar="N", help="overlays of the N least-agreeing expressions per backend")
     parity.add_argument("--stage-samples", type=int, default=2, metavar="N", help="refs whose stage inputs and outputs are compared")
     parity.add_argument("--reference-device", default="cpu", help="device of the eager FP32 reference (default: cpu)")
+    parity.add_argument(
+        "--localize",
+        action="store_true",
+        help="for each stage past its bound, name the first tensor of its graph that diverges from the FP32 graph "
+        "(every tensor marked, compared with Polygraphy; onnxruntime FP16/INT8 graphs; needs the export extra)",
+    )
     parity.set_defaults(run=_run_parity)
 
 
@@ -112,6 +118,7 @@ def _run_parity(args: argparse.Namespace) -> None:
         args.worst,
         reference_device=args.reference_device,
         progress=True,
+        localize=args.localize,
     )
     print(parity_markdown(report))
     print(f"wrote {args.out}/parity.json, parity.md, mask_agreement.png and overlays/")

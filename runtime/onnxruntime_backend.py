@@ -32,14 +32,9 @@ class OnnxRuntimeBackend(StageBackend):
 
     def __init__(self, bundle: Bundle, precision: str = "fp32", device: str = "cpu", threads: int | None = None) -> None:
         super().__init__({stage: bundle.graph_spec(stage, precision) for stage in STAGES})
+        providers = session_providers(device)
         kind, _, index = device.partition(":")
-        if kind not in PROVIDERS:
-            raise HarisError(f"onnxruntime device must be one of {', '.join(PROVIDERS)} (optionally ':N'), got {device!r}")
-        missing = set(PROVIDERS[kind][:-1]) - set(onnxruntime.get_available_providers())
-        if missing:
-            raise HarisError(f"this onnxruntime has no {', '.join(sorted(missing))}; install onnxruntime-gpu for device {device!r}")
         self.device_id = int(index or 0)
-        providers = [(name, {"device_id": self.device_id}) if name != "CPUExecutionProvider" else name for name in PROVIDERS[kind]]
         self.output_device = "cpu" if kind == "cpu" else "cuda"
         self.precision = precision
         self.sessions = {stage: create_session(str(bundle.graph_path(stage, precision)), providers, threads) for stage in STAGES}
@@ -72,3 +67,15 @@ class OnnxRuntimeBackend(StageBackend):
         if isinstance(value, onnxruntime.OrtValue):
             return int(np.prod(value.shape())) * ORT_ITEM_BYTES[value.data_type()]
         return int(value.nbytes)
+
+
+def session_providers(device: str) -> list[str | tuple[str, dict]]:
+    """onnxruntime's execution providers for a HARIS device (`cpu`, `cuda:1`, `tensorrt`), in priority
+    order; HarisError when the device is unknown or this onnxruntime lacks its provider."""
+    kind, _, index = device.partition(":")
+    if kind not in PROVIDERS:
+        raise HarisError(f"onnxruntime device must be one of {', '.join(PROVIDERS)} (optionally ':N'), got {device!r}")
+    missing = set(PROVIDERS[kind][:-1]) - set(onnxruntime.get_available_providers())
+    if missing:
+        raise HarisError(f"this onnxruntime has no {', '.join(sorted(missing))}; install onnxruntime-gpu for device {device!r}")
+    return [(name, {"device_id": int(index or 0)}) if name != "CPUExecutionProvider" else name for name in PROVIDERS[kind]]

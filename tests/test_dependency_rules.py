@@ -256,3 +256,10 @@ def test_the_client_cli_and_request_checks_load_no_serving_library(module):
 def test_the_client_imports_only_the_standard_library_and_the_core():
     third_party = {name.split(".")[0] for name in imports_of(REPO / "haris" / "client.py")} - set(sys.stdlib_module_names)
     assert third_party <= {"haris", "numpy", "PIL", "__future__"}  # Pillow only lazily, to send pixels as PNG
+
+
+def test_only_the_divergence_localizer_imports_polygraphy_and_parity_loads_it_only_to_localize():
+    importers = [str(path.relative_to(REPO)) for folder in FOLDERS for path in python_files(folder) if "polygraphy" in third_party_imports(path)]
+    assert importers == ["benchmarks/divergence_localizer.py"]
+    loaded = modules_loaded_by_each(["haris.benchmarks.parity_bench", "haris.bench_commands"])
+    assert not {name for names in loaded.values() for name in names if name.split(".")[0] == "polygraphy"}

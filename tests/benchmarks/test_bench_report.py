@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from haris.bench_commands import add_bench_commands
-from haris.benchmarks.bench_report import merge_reports, read_reports, write_parity_report, write_speed_report
+from haris.benchmarks.bench_report import merge_reports, parity_markdown, read_reports, write_parity_report, write_speed_report
 from haris.benchmarks.machine_info import describe_machine
 from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, tolerances_table
 from haris.errors import HarisError
@@ -135,6 +135,34 @@ def test_the_report_command_merges_runs_with_relative_links(tmp_path):
     page = out.read_text()
     assert page.startswith("# HARIS benchmarks") and "## Parity against eager FP32" in page and "## Speed: S=256" in page
     assert "![mask agreement](../runs/parity/mask_agreement.png)" in page and "![throughput](../runs/speed/throughput.png)" in page
+
+
+def test_each_localized_stage_is_listed_with_its_first_divergent_tensor_or_why_not():
+    report = parity_report()
+    report["backends"]["onnxruntime:fp32"]["localization"] = {"decoder": {"skipped": "the FP32 graph is the reference"}}
+    graphs = {"reference": "fusion.fp32.onnx", "graph": "fusion.fp16.onnx", "bound": 0.03, "shared_tensors": 179, "tensors": 269}
+    overflow = {
+        "tensor": "layer_norm_2",
+        "node": "node_layer_norm_2",
+        "op_type": "LayerNormalization",
+        "node_under_test": "node_layer_norm_2_output_cast0",  # FP16 casts the FP32 island's output back
+        "op_type_under_test": "Cast",
+        "max_abs": float("inf"),
+        "scale": 7e4,
+        "relative": float("inf"),
+        "sample": 1,
+    }
+    localization = {"fusion": {**graphs, "first_divergent": overflow}, "text_encoder": {**graphs, "first_divergent": None}}
+    report["backends"]["onnxruntime:fp16"] = {**report["backends"]["onnxruntime:fp32"], "precision": "fp16", "localization": localization}
+    page = parity_markdown(report)
+    assert "- onnxruntime:fp32, decoder: not localized: the FP32 graph is the reference" in page
+    assert (
+        "- onnxruntime:fp16, fusion: first divergent tensor `layer_norm_2`, written by `node_layer_norm_2` (LayerNormalization), "
+        "in the graph under test by `node_layer_norm_2_output_cast0` (Cast): inf of its range > 0.03 (sample 1; "
+        "fusion.fp16.onnx against fusion.fp32.onnx, 179 of 269 tensors shared)"
+    ) in page
+    assert "- onnxruntime:fp16, text_encoder: no shared tensor differs by more than 0.03 of its range with every tensor marked" in page
+    assert "first diverge" not in parity_markdown(parity_report())  # no section without --localize
 
 
 def test_a_folder_without_reports_is_refused(tmp_path):

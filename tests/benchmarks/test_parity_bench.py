@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
-from onnx import numpy_helper
+from graph_faults import perturbed_bundle, readers
 from tiny_models import build_tiny
 
 from haris.bench_commands import add_bench_commands
@@ -26,6 +23,7 @@ from haris.file_digest import file_sha256
 from haris.runtime.bundle import Bundle
 
 PERTURBED_WEIGHT = "model.decoder.upsampler.first.0.weight"
+FUSION_WEIGHT = "model.fusion.blocks.1.sentence_in.weight"  # read by one Gemm, in the second fusion block
 
 
 @pytest.fixture(scope="module")
@@ -35,19 +33,18 @@ def synthetic_data(tmp_path_factory):
     return out
 
 
-def perturbed_bundle(bundle: Path, out: Path) -> Path:
-    """A copy of `bundle` whose fp32 decoder has one weight doubled, its manifest hash rewritten so
-    the bundle still opens: only the numbers can tell."""
-    copy = Path(shutil.copytree(bundle, out))
-    graph_path = copy / "decoder.fp32.onnx"
-    model = onnx.load(graph_path)
-    (weight,) = [tensor for tensor in model.graph.initializer if tensor.name == PERTURBED_WEIGHT]
-    weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * np.float32(2.0), weight.name))
-    onnx.save(model, graph_path)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["graphs"]["fp32"]["decoder"]["sha256"] = file_sha256(graph_path)
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    return copy
+def perturbed_decoder(bundle: Path, out: Path) -> Path:
+    """A copy of `bundle` whose fp32 decoder has one weight doubled."""
+    return perturbed_bundle(bundle, out, ("decoder", "fp32"), PERTURBED_WEIGHT, 2.0)
+
+
+def parity_command(bundle: Path, data: Path, out: Path, *options: str) -> argparse.Namespace:
+    """`haris bench parity` on `bundle` (its own checkpoint), one thread, as the CLI parses it."""
+    parser = argparse.ArgumentParser()
+    add_bench_commands(parser.add_subparsers())
+    return parser.parse_args(
+        ["bench", "parity", "--bundle", str(bundle), "--data", str(data), "--split", "val", "--threads", "1", "--out", str(out), *options]
+    )
 
 
 def test_an_honest_bundle_passes_and_reports_every_stage(tiny_checkpoint, tiny_bundle, synthetic_data, tmp_path):
@@ -70,28 +67,8 @@ def test_an_honest_bundle_passes_and_reports_every_stage(tiny_checkpoint, tiny_b
 
 
 def test_a_perturbed_decoder_fails_the_command_which_names_it(tiny_checkpoint, tiny_bundle, synthetic_data, tmp_path):
-    bundle = perturbed_bundle(tiny_bundle, tmp_path / "bundle")
-    parser = argparse.ArgumentParser()
-    add_bench_commands(parser.add_subparsers())
     out = tmp_path / "report"
-    args = parser.parse_args(
-        [
-            "bench",
-            "parity",
-            "--bundle",
-            str(bundle),
-            "--data",
-            str(synthetic_data),  # its own checkpoint
-            "--split",
-            "val",
-            "--backends",
-            "onnxruntime:fp32",
-            "--threads",
-            "1",
-            "--out",
-            str(out),
-        ]
-    )
+    args = parity_command(perturbed_decoder(tiny_bundle, tmp_path / "bundle"), synthetic_data, out, "--backends", "onnxruntime:fp32")
     with pytest.raises(HarisError, match="stage decoder output mask_logits"):
         args.run(args)
     report = json.loads((out / "parity.json").read_text())
@@ -101,6 +78,22 @@ def test_a_perturbed_decoder_fails_the_command_which_names_it(tiny_checkpoint, t
     assert report["backends"]["onnxruntime:fp32"]["overlays"] and (out / report["backends"]["onnxruntime:fp32"]["overlays"][0]).is_file()
 
 
+def test_localize_names_the_node_of_a_planted_fp16_fault_and_the_command_prints_it(tiny_bundle, synthetic_data, tmp_path, capsys):
+    bundle = perturbed_bundle(tiny_bundle, tmp_path / "bundle", ("fusion", "fp16"), FUSION_WEIGHT, 10.0)
+    (faulty_node,) = readers(bundle / "fusion.fp16.onnx", FUSION_WEIGHT)
+    out = tmp_path / "report"
+    args = parity_command(bundle, synthetic_data, out, "--backends", "onnxruntime:fp16", "--localize", "--max-expressions", "4", "--worst", "0")
+    with pytest.raises(HarisError, match="stage fusion output"):
+        args.run(args)
+    localization = json.loads((out / "parity.json").read_text())["backends"]["onnxruntime:fp16"]["localization"]
+    assert set(localization) == {"fusion"}  # the other stages run on eager's inputs and stay within their bound
+    divergent = localization["fusion"]["first_divergent"]
+    assert (divergent["node"], divergent["op_type"], divergent["tensor"]) == (faulty_node.name, faulty_node.op_type, faulty_node.output[0])
+    assert divergent["relative"] > TOLERANCES["fp16"].stage_relative
+    line = f"- onnxruntime:fp16, fusion: first divergent tensor `{faulty_node.output[0]}`, written by `{faulty_node.name}` ({faulty_node.op_type})"
+    assert line in capsys.readouterr().out and line in (out / "parity.md").read_text()
+
+
 def test_a_checkpoint_the_bundle_was_not_exported_from_is_refused_naming_both_hashes(tiny_bundle, tmp_path):
     assert source_checkpoint(tiny_bundle) == Path(Bundle.open(tiny_bundle).manifest.source_checkpoint["path"])
     foreign = save_checkpoint(build_tiny(seed=5), tmp_path / "foreign")
@@ -108,7 +101,7 @@ def test_a_checkpoint_the_bundle_was_not_exported_from_is_refused_naming_both_ha
     ours = Bundle.open(tiny_bundle).manifest.source_checkpoint["weights_sha256"][:16]
     with pytest.raises(HarisError, match=f"weights sha256 {theirs}, but bundle .* was exported from weights sha256 {ours}"):
         source_checkpoint(tiny_bundle, foreign)
-    moved = perturbed_bundle(tiny_bundle, tmp_path / "moved")
+    moved = perturbed_decoder(tiny_bundle, tmp_path / "moved")
     manifest = json.loads((moved / "manifest.json").read_text())
     manifest["source_checkpoint"]["path"] = str(tmp_path / "gone")
     (moved / "manifest.json").write_text(json.dumps(manifest))
