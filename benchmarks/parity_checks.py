@@ -40,7 +40,7 @@ TOLERANCES = {
     "fp16": ParityTolerances(stage_relative=3e-2, mean_mask_iou=0.99, p01_mask_iou=0.95, metric_delta=0.01),
     # BF16 is the "near FP32" class `--precision auto` may choose (runtime/engine_choice.py): FP16's mask bars.
     "bf16": ParityTolerances(stage_relative=5e-2, mean_mask_iou=0.99, p01_mask_iou=0.95, metric_delta=0.01),
-    # INT8 (issue 14's bar for the trained tiny model): masks as good as FP16's tail allows; the stage
+    # INT8 (the bar set for the trained tiny model, docs/int8.md): masks as good as FP16's tail allows; the stage
     # bound is loose because a per-tensor 8-bit activation scale can clip the rare outlier.
     "int8": ParityTolerances(stage_relative=0.25, mean_mask_iou=0.98, p01_mask_iou=0.90, metric_delta=0.01),
 }

@@ -1,7 +1,7 @@
 """The pure numpy versions of the cpp_ops kernels: their fallback, their test oracle, and the argument
 checks both backends share.
 
-They add nothing to `haris.image_transforms`, the one reference implementation (DESIGN.md):
+They add nothing to `haris.image_transforms`, the one reference implementation (docs/design.md):
 `preprocess_image` is it, and `postprocess_mask` is its `postprocess_logits` followed by the
 threshold, with the kernels' signatures so the two backends are interchangeable. That module (and
 Pillow with it) is imported on the first call, so the compiled backend never loads Pillow.

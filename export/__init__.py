@@ -1,1 +1,1 @@
-"""haris.export: checkpoints to ONNX graphs, FP16 graphs, bundles and TensorRT engines (see DESIGN.md)."""
+"""haris.export: checkpoints to ONNX graphs, FP16 graphs, bundles and TensorRT engines (docs/export.md)."""

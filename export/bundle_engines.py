@@ -1,7 +1,7 @@
 """TensorRT engines for a bundle: a plan and a sidecar per stage, listed in the manifest.
 
 `build_bundle_engines(bundle_dir)` builds `engines/<stage>.<precision>.plan` for the four stages of
-DESIGN.md's contract, each with its JSON sidecar (haris.runtime.engine_sidecar), and lists them in
+the tensor contract, each with its JSON sidecar (haris.runtime.engine_sidecar), and lists them in
 `manifest.json`. The end-to-end graph gets no engine: the runtime never runs it (the Predictor
 caches image features between stages), and under full TensorRT it would autotune the image
 encoder a second time, the longest build of all.

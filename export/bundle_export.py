@@ -1,4 +1,4 @@
-"""`haris export`: a checkpoint in, a checked bundle out (DESIGN.md, The bundle).
+"""`haris export`: a checkpoint in, a checked bundle out (docs/design.md, The bundle).
 
 Every stage graph is traced and simplified, and the end-to-end graph is composed from them. Each is
 checked against its eager stage in onnxruntime (random and demo inputs, all text lengths, N = 1 and

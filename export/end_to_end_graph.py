@@ -2,8 +2,8 @@
 
 `Haris.forward` is the four stage methods chained by the contract's tensor names, and the stage
 graphs carry exactly those names at their boundaries, so joining them gives the whole model's graph.
-Tracing it again cost 40% of an export (the tiny preset: 32 of 80 s, the dynamo exporter's fixed
-cost per trace dominating) and could only repeat what the stages already hold. Every name inside a
+Tracing it again was a large share of an export (the dynamo exporter's fixed cost per trace
+dominates; docs/measurements.md) and could only repeat what the stages already hold. Every name inside a
 stage is prefixed with the stage's, so two stages' internal tensors never collide; the composed
 graph then passes the same checks as a traced one (onnx.checker, strict shape inference, and the
 export's comparison with eager).

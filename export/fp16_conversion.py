@@ -1,4 +1,4 @@
-"""FP16 graphs with FP32 islands (DESIGN.md, Precision).
+"""FP16 graphs with FP32 islands (docs/export.md, FP16 graphs).
 
 onnxconverter-common's float16 converter turns every float tensor to FP16 except the nodes on its
 block lists, inserting Casts at the borders; inputs and outputs stay FP32. Kept FP32, because they

@@ -3,9 +3,9 @@ is freed once measured.
 
 The calibrator measures a tensor by adding a ReduceMin and a ReduceMax on it, appended at the end of
 the graph. In onnxruntime's default execution order those nodes run last, so every measured
-activation stays alive until the end of the run: SAM ViT-B at 512 then needed 1.57 GiB more than a
-plain run, and at 1024 more than 22 GiB. With the priority-based order the reductions run as soon as
-their tensor exists and it is freed as in a plain run: +0.35 GiB at 512 (docs/int8.md). Only the
+activation stays alive until the end of the run, and SAM ViT-B's calibration at 1024 needs far
+more memory than a plain run. With the priority-based order the reductions run as soon as their
+tensor exists and it is freed as in a plain run (figures: docs/int8.md, Calibration). Only the
 order changes, not the numbers. The ranges go to onnxruntime's calibration cache, which
 quantize_static reads instead of calibrating again.
 """

@@ -6,11 +6,8 @@ within `target_error` is done. Otherwise each candidate is measured alone (only 
 contribution, including how much the layers after it amplify it), and the worst are kept float,
 greedily, until the error of the whole graph is within the target. Rounds add 1, 1, 2, 2, 4, ...
 nodes, so a graph with many sensitive nodes needs few rounds. What was measured (the error with
-everything quantized, each node's error alone, the rounds) goes into the manifest.
-
-Measured on the trained tiny model (Zen 3, 300 val expressions): the patch-embedding Conv and the
-first qkv projection are what a random frozen ViT amplifies most (7-8% feature error each alone);
-the attention products add under 0.4% (docs/int8.md).
+everything quantized, each node's error alone, the rounds) goes into the manifest. Which nodes a
+random frozen ViT amplifies most, measured on the tiny model: docs/int8.md.
 """
 
 from __future__ import annotations
@@ -98,7 +95,7 @@ def _comparer(quantizer: GraphQuantizer, held_out: Sequence[dict[str, np.ndarray
 def _run(model_bytes: bytes, feeds: Sequence[dict[str, np.ndarray]]) -> list[list[np.ndarray]]:
     # Optimized as in use: onnxruntime fuses the Q/DQ pairs into its integer kernels, whose results
     # are what users get (an unfused graph computes in float on the rounded values, which misses
-    # what the kernels add: on a Zen 3 it measured 0.012 where the fused graph gave 0.17).
+    # what the kernels add, such as 16-bit saturation on CPUs without VNNI: docs/measurements.md).
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])

@@ -2,10 +2,10 @@
 
 The exporter is torch's dynamo exporter (`torch.onnx.export(dynamo=True)`), chosen on purpose:
 - it keeps the text length dynamic through open_clip's nn.MultiheadAttention, where the TorchScript
-  exporter bakes the traced length into a Reshape (ENVIRONMENT.md);
+  exporter bakes the traced length into a Reshape, so other lengths fail in onnxruntime;
 - its graphs are what onnxconverter-common's FP16 conversion accepts as they are (the raw
   TorchScript export of SAM gives an FP16 graph onnxruntime refuses to load);
-- it exports SAM ViT-B in 10 s against the TorchScript exporter's 25 s (ENVIRONMENT.md).
+- it is the faster of the two exporters on SAM ViT-B (docs/measurements.md).
 Opset 18: LayerNormalization is one node (>= 17) and every TensorRT 10 parser reads it.
 The graph is then simplified with onnxslim and must pass onnx.checker with full shape inference.
 """

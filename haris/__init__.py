@@ -3,7 +3,7 @@
 The public names, imported lazily (a deployment that only runs bundles never loads torch):
 
 - `Predictor`: segment what expressions refer to, from a bundle (`Predictor.from_bundle`, on
-  onnxruntime or TensorRT) or a checkpoint (`Predictor.from_checkpoint`, eager torch);
+  onnxruntime, OpenVINO or TensorRT) or a checkpoint (`Predictor.from_checkpoint`, eager torch);
   `Prediction` is what it returns per expression.
 - `load_model_config`, `build_model`, `load_checkpoint`, `save_checkpoint`: the model and its
   checkpoint directories (torch).

@@ -1,9 +1,9 @@
 """What this CPU can run fast, read from the hardware at run time, never assumed from a model name.
 
-The project's machines and its users' differ from one run to the next (Zen 3 with AVX2 only, Zen 4
-and Zen 5 with AVX-512, Intel with AMX, ARM): a default that is fast on one is a trap on another.
-On a CPU without native BF16, oneDNN runs a BF16 matmul through a slow emulation path (about 40x
-slower than FP32 on a Zen 3), so BF16 autocast is chosen only where the CPU has the instructions.
+The CPUs HARIS runs on differ (AMD Zen 3 with AVX2 only, Zen 4 and Zen 5 with AVX-512, Intel with
+AMX, ARM): a default that is fast on one is a trap on another. On a CPU without native BF16, oneDNN
+runs a BF16 matmul through a slow emulation path, far slower than FP32 (docs/measurements.md), so
+BF16 autocast is chosen only where the CPU has the instructions.
 
 The flags come from `/proc/cpuinfo` (the kernel's own capability report; no torch, so the runtime
 may use this too). `ONEDNN_MAX_CPU_ISA`, which caps what oneDNN may use, is honoured: a CPU capped

@@ -1,1 +1,1 @@
-"""haris.runtime: the Predictor over torch, onnxruntime and TensorRT. Imports no torch at module level."""
+"""haris.runtime: the Predictor over onnxruntime, OpenVINO, TensorRT and eager torch. Imports no torch at module level."""

@@ -16,7 +16,8 @@ class Bundle:
     `Bundle.open(path)` checks every listed file (`haris inspect`, `haris build`). A runtime opens
     with `verify_all=False` and checks each file as it loads it (`verify_file`, `graph_path`): a
     Predictor then hashes only its precision's stage graphs or engines and the tokenizer, not the
-    other precision nor the end-to-end graph it never runs (the paper preset's bundle is ~1.9 GB).
+    other precision nor the end-to-end graph it never runs (a paper-preset bundle is large: hashing
+    all of it would slow every start; its size is in docs/measurements.md).
     """
 
     def __init__(self, directory: Path, manifest: BundleManifest) -> None:

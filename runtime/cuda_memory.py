@@ -1,8 +1,8 @@
 """CUDA device memory, copies and streams through cuda-python's runtime bindings.
 
 `cuda.bindings.runtime` (pip `cuda-python`) is NVIDIA's own binding of the CUDA runtime API: no
-torch, and unlike pycuda it needs no CUDA headers to install (ENVIRONMENT.md: pycuda does not
-build on machines without them). TensorRT uses the same runtime API, so both share the device's
+torch, and unlike pycuda it needs no CUDA headers to install (pycuda does not build on machines
+without them). TensorRT uses the same runtime API, so both share the device's
 primary context. Every call returns a cudaError_t first; `checked` turns any failure into a
 HarisError naming the call and CUDA's own error name and text. The binding is imported on first
 use, so importing this module (and haris.runtime) stays light.

@@ -23,10 +23,10 @@ def create_session(
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: unused-initializer notices are noise to a user
     # Idle pool threads would spin after each run: with four stage sessions plus the cpp_ops
-    # threads on few cores they starve each other (measured: 65 -> 18 ms for 1 image, 4 expressions).
+    # threads on few cores they starve each other (docs/measurements.md has the figure).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # A memory pattern is one block planned per input shape and kept for it: with the dynamic N, B and
-    # L every shape seen adds one, and the paper preset's peak doubles (docs/runtime.md, Memory).
+    # L every shape seen adds one, and the peak memory grows with them (docs/runtime.md, Memory).
     options.enable_mem_pattern = False
     if threads:
         options.intra_op_num_threads = threads

@@ -1,4 +1,4 @@
-"""The Predictor (DESIGN.md, Runtime): segment what an expression refers to, on any backend.
+"""The Predictor (docs/design.md, The Predictor): segment what an expression refers to, on any backend.
 
 `set_image` encodes an image once and caches its features (an LRU cache in bytes, keyed by the
 pixels); `predict` runs the text encoder, fusion and decoder for expressions against it, with the

@@ -1,4 +1,4 @@
-"""DESIGN.md's tensor contract: the four stages, their tensor names, dtypes and symbolic shapes.
+"""The tensor contract (docs/design.md): the four stages, their tensor names, dtypes and symbolic shapes.
 
 One name means one tensor everywhere: the model's stage methods, the ONNX graphs, the TensorRT
 engines and every runtime backend. Shapes use the dynamic axes N (images), B (expressions) and

@@ -6,8 +6,8 @@ handed in (the checkpoint is loaded by the factory), so training's validation, `
 parity reference and `Predictor.from_checkpoint` run the same backend.
 
 `precision` "fp32" runs the model as it is (the reference); "bf16" and "fp16" wrap each stage in
-`torch.autocast`, as a user who wants eager speed would (casting the model instead has no fast path
-on a CPU: 105 s against 13.5 s for SAM ViT-B at 1024, ENVIRONMENT.md). Stage outputs then come out
+`torch.autocast`, as a user who wants eager speed would (casting the model to FP16 instead has no
+fast path on a CPU and runs far slower than FP32: docs/measurements.md). Stage outputs then come out
 in the autocast dtype; `to_numpy` widens them to float32, as the contract's boundaries are float32.
 """
 

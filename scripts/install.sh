@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv (once) and installs HARIS from this checkout with its development extras.
-# torch comes first, pinned: its wheels lie on the project machines' disk. Re-running is quick:
+# torch comes first, pinned to the versions the train extra requires, and only when it does not
+# import yet. Re-running is quick:
 # dependencies already there are kept, and haris itself is rebuilt from the sources (`pip install .`,
 # not editable, so the tests run against what a user's install gets).
 set -euo pipefail

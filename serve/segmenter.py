@@ -3,8 +3,8 @@
 Serve's HTTP proxy hands each request straight to a replica, which reads and checks it (body size,
 content type, JSON or form, image, expressions) before any model work, then segments it. An
 ingress deployment in front of the model replicas was measured first: its hop (FastAPI, the image
-check, a second Ray call) cost 23 ms of CPU per request against the tiny model's 37, on the same
-cores (docs/serving.md). Here the request crosses one Ray hop, and its image is decoded once.
+check, a second Ray call) cost a large share of the CPU the tiny model itself needs, on the same cores
+(docs/serving.md). Here the request crosses one Ray hop, and its image is decoded once.
 
 Concurrent requests are gathered by `@serve.batch` and run as one `Predictor.predict_batch`: the
 images not in the replica's feature cache are encoded in one image-encoder run, and the expressions

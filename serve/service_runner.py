@@ -21,8 +21,8 @@ from haris.errors import HarisError
 from haris.runtime.engine_choice import choice_line
 from haris.serve.service_settings import APP_NAME, ServiceSettings
 
-# Ray Serve's request path set for a replica that batches (+10 points of the in-process throughput
-# at 16 clients on 2 cores, docs/serving.md): gRPC from the proxy to the replicas, user code and the
+# Ray Serve's request path set for a replica that batches (it raised the service's throughput:
+# docs/serving.md, One machine): gRPC from the proxy to the replicas, user code and the
 # router on their processes' event loops (the model runs in a worker thread), Serve's logs (one
 # access line per request and process) buffered into its log files instead of stderr, the start-up
 # objects kept out of garbage collection.

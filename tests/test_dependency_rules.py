@@ -1,4 +1,4 @@
-"""DESIGN.md's dependency rules: packages import one way (no cycles, lazy imports included), the runtime
+"""The dependency rules of docs/design.md: packages import one way (no cycles, lazy imports included), the runtime
 loads nothing of training or torch, and imports nothing its `runtime` extra does not install; gradio
 lives in haris.app alone, which needs nothing beyond the `ui` extra."""
 

@@ -88,7 +88,7 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The whole model. `image_size` is S of DESIGN.md; `max_words` is the token context L."""
+    """The whole model. `image_size` is S of the tensor contract (docs/design.md); `max_words` is the token context L."""
 
     image_size: int = 1024
     max_words: int = 17

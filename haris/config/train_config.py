@@ -22,7 +22,7 @@ class TrainConfig:
     dice_weight: float = 1.0
     mixed_precision: bool = True  # FP16 autocast with a grad scaler, on a GPU only
     # BF16 autocast when training on a CPU: "auto" turns it on only where the CPU has native BF16
-    # (AVX512-BF16, AMX, ARM BF16; haris/cpu_features.py): elsewhere a BF16 matmul is ~40x slower.
+    # (AVX512-BF16, AMX, ARM BF16; haris/cpu_features.py): elsewhere a BF16 matmul is emulated, far slower than FP32.
     cpu_bf16: Literal["auto", True, False] = "auto"
     workers: int = 2  # data-loading processes per training process
     seed: int = 0

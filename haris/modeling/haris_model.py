@@ -1,4 +1,4 @@
-"""The HARIS model: four stage methods with the tensor names of DESIGN.md's contract."""
+"""The HARIS model: four stage methods with the tensor names of the contract (runtime/tensor_contract.py)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ class MaskUpsampler(nn.Module):
 
         Bilinear upsampling is linear and the same for every channel, so it commutes with the dot
         product: the last upsampling runs on the one logit channel instead of all out_channels
-        (the same function; a CPU training step of the tiny preset spent ~15% of its time there).
+        (the same function, and a shorter CPU training step of the tiny preset: docs/measurements.md).
         """
         pixel_embed = self._half_size_embed(vis_map)
         return self.upsample(torch.einsum("bc,bchw->bhw", mask_embed, pixel_embed)[:, None])

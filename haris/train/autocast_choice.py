@@ -3,8 +3,8 @@
 On a GPU: FP16 with a grad scaler when `train.mixed_precision` (the paper's setting). On a CPU:
 BF16 when `train.cpu_bf16` is true, or when it is "auto" (the default) and the CPU runs BF16
 natively. "auto" never turns it on from a CPU name: only the hardware's own flags decide
-(haris/cpu_features.py), because the same preset trains on CPUs where BF16 is 3x faster than FP32
-and on CPUs where it is 40x slower.
+(haris/cpu_features.py), because the same preset trains on CPUs where BF16 is several times faster
+than FP32 and on CPUs where it is far slower (docs/measurements.md).
 """
 
 from __future__ import annotations

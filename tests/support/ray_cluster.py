@@ -76,7 +76,8 @@ def _wait_for_nodes(address: str, count: int, nodes: list[subprocess.Popen], env
 
 def _stop(node: subprocess.Popen) -> None:
     """SIGTERM to the node's `ray start --block` (it stops its raylet, workers and, on the head, GCS),
-    then SIGKILL to its process group if anything is left after 60 s (the head takes ~35 s here)."""
+    then SIGKILL to its process group if anything is left after 60 s (the head takes longest to stop:
+    docs/measurements.md)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(node.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):

@@ -18,8 +18,9 @@ COLOURS = {
 }
 
 # Circumradius in pixels for a 256-pixel image, so objects span about 48-108 pixels: 3 to 7 of the
-# 16-pixel patches of a ViT at 256. Half that (the first version) left the small ones 2 patches wide, and a
-# perfect 16x16 occupancy map, upsampled, then scored only 55% mean IoU: no S/16 model could do much better.
+# 16-pixel patches of a ViT at 256. Half that (the first version) left the small ones 2 patches wide, where
+# even a perfect 16x16 occupancy map, upsampled, scores poorly: no S/16 model could do much better
+# (docs/training.md, Datasets).
 SIZES = {"small": (24.0, 30.0), "big": (44.0, 54.0)}
 
 ATTRIBUTES = ("size", "colour", "shape")  # the order in which they are spoken: "the big red circle"
