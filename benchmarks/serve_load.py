@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from haris.benchmarks.machine_info import describe_machine
-from haris.client import RETRIED_STATUSES, ROUTING_HEADER, image_key
 from haris.data.synthetic.demo_scene import render_scene, scene_sentences
 from haris.runtime.image_loading import load_rgb
 from haris.runtime.predictor_factory import open_predictor
 from haris.serve.request_limits import RequestLimits
+from haris.serve.segment_client import RETRIED_STATUSES, ROUTING_HEADER, image_key
 from haris.serve.service_runner import start_service, stop_service
 from haris.serve.service_settings import ServiceSettings
 

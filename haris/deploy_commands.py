@@ -145,11 +145,10 @@ def _run_predict(args: argparse.Namespace) -> None:
     if args.server:
         if args.backend or args.device or args.precision:
             raise HarisError("--backend, --device and --precision are the service's settings: leave them out with --server")
-        from haris.client import SegmentClient
-        from haris.remote_predictor import RemotePredictor
+        from haris.serve.remote_predictor import RemotePredictor
 
         images = find_images([args.model, *args.images])
-        predictor = RemotePredictor(SegmentClient(args.server))
+        predictor = RemotePredictor(args.server)
     else:
         from haris.runtime.engine_choice import choice_line
         from haris.runtime.predictor_factory import open_predictor
@@ -159,7 +158,8 @@ def _run_predict(args: argparse.Namespace) -> None:
         images = find_images(args.images)
         predictor = open_predictor(args.model, args.backend or AUTO, args.device, args.precision or AUTO)
         print(f"haris predict: {choice_line(predictor.description)}", file=sys.stderr)
-    report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
+    with predictor:
+        report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
     skipped = f", skipped {len(report['skipped'])} unreadable" if report["skipped"] else ""
     print(f"wrote {len(report['images'])} images x {len(args.expressions)} expressions to {args.out}{skipped}")
 

@@ -17,6 +17,10 @@ class DataError(HarisError):
     """A dataset file, image or annotation that is missing, corrupt or inconsistent."""
 
 
+class ExpressionError(HarisError, ValueError):
+    """Referring expressions that are not a list of strings, none, blank, too many or too long."""
+
+
 class ExportError(HarisError):
     """An export whose graph fails its check, or an output path that would be overwritten."""
 

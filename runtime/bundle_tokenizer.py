@@ -13,6 +13,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from haris.errors import ConfigError, DataError
+from haris.runtime.expression_check import check_expressions
 
 TOKENIZER_KIND = "clip_bpe"
 # The cleaning the runtime does in Python before tokenizer.json takes over: ftfy.fix_text, then
@@ -62,10 +63,7 @@ class BundleTokenizer:
 
     def __call__(self, texts: Sequence[str], pad_to: int | None = None) -> np.ndarray:
         """Token ids (B, L) of `texts`; L = `pad_to` when given (1..context_length), cutting longer ones."""
-        if isinstance(texts, str):
-            raise TypeError("texts must be a sequence of expressions, not one string (wrap it in a list)")
-        if not texts:
-            raise DataError("no expressions: nothing to segment")
+        texts = check_expressions(texts)
         if pad_to is not None and not 1 <= pad_to <= self.context_length:
             raise ValueError(f"pad_to must be in 1..{self.context_length} (the bundle's context length), got {pad_to}")
         token_ids = [encoding.ids for encoding in self.tokenizer.encode_batch([clean_expression(text) for text in texts])]
@@ -77,7 +75,7 @@ class BundleTokenizer:
     def _check_words(self, texts: Sequence[str], token_ids: list[list[int]]) -> None:
         for index, (text, ids) in enumerate(zip(texts, token_ids)):
             if len(ids) == self.framing_tokens:
-                raise DataError(f"expression {index} {text!r} has no words (empty, whitespace or markup only): nothing to segment")
+                raise DataError(f"expression {index} {text!r} has no words (only markup or characters the tokenizer drops): nothing to segment")
 
     @staticmethod
     def _warn_if_cut(token_ids: list[list[int]], width: int) -> None:

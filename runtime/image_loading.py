@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from haris.errors import HarisError
+from haris.image_transforms import resized_shape
 
 ImageSource = str | Path | bytes | Image.Image | np.ndarray
 _WARNINGS_LOCK = threading.Lock()
@@ -46,6 +47,15 @@ def load_rgb(source: ImageSource) -> np.ndarray:
         raise ImageError(f"{name}: refused as a possible decompression bomb ({error})") from None
     except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
         raise ImageError(f"{name}: cannot decode the image: {error}") from None
+
+
+def check_resizable(height: int, width: int, image_size: int) -> None:
+    """Refuse, as an ImageError, an image so elongated that its short side would be 0 pixels once its
+    long side is resized to the model's input size `image_size` (the model would see no pixels)."""
+    if 0 in resized_shape(height, width, image_size):
+        raise ImageError(
+            f"a {height} x {width} image is too elongated: its short side would be 0 pixels when its long side is resized to the model's {image_size}"
+        )
 
 
 def _open_image(source: str | Path | io.BytesIO) -> Image.Image:

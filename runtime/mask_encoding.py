@@ -1,6 +1,6 @@
 """COCO's compressed RLE and boxes of binary masks, in numpy (no pycocotools in a deployment).
 
-The encoding is pycocotools' `encode` exactly: column-major runs starting with a run of zeros,
+The encoding is pycocotools' `encode` exactly, and `decode_rle` reads it back: column-major runs starting with a run of zeros,
 each count written as 5-bit groups with a continuation bit, delta-coded from the count two back,
 as printable characters offset by 48.
 """
@@ -43,3 +43,37 @@ def mask_box(mask: np.ndarray) -> list[int]:
     if rows.size == 0:
         return [0, 0, 0, 0]
     return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """The bool (H, W) mask of a COCO compressed RLE (the inverse of encode_rle)."""
+    height, width = rle["size"]
+    counts = _uncompress(rle["counts"])
+    flat = np.zeros(height * width, dtype=bool)
+    position = 0
+    for index, count in enumerate(counts):
+        if index % 2:
+            flat[position : position + count] = True
+        position += count
+    if position != height * width:
+        raise ValueError(f"RLE counts cover {position} pixels, not {height} x {width}")
+    return flat.reshape((height, width), order="F")
+
+
+def _uncompress(text: str) -> list[int]:
+    counts: list[int] = []
+    position = 0
+    while position < len(text):
+        value, shift, more = 0, 0, True
+        while more:
+            chunk = ord(text[position]) - 48
+            value |= (chunk & 0x1F) << shift
+            more = bool(chunk & 0x20)
+            position += 1
+            shift += 5
+            if not more and chunk & 0x10:
+                value |= -1 << shift  # sign-extend the last group
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+    return counts

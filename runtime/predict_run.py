@@ -1,9 +1,10 @@
 """`haris predict`: masks, overlays and one JSON for images and expressions, from a bundle or checkpoint.
 
 Per image: `<name>.<k>.mask.png` (white = the object), `<name>.<k>.overlay.png` (the mask tinted,
-the expression written above) for expression k, and `predictions.json` with COCO RLE, box, area
-and score per expression, and per image its `output_stem` (the <name> of its files). A bad image is
-reported by name and skipped with `skip_bad`; otherwise it stops the run with a one-line error.
+the expression written above) for expression k, and `predictions.json`: `{"model", "images",
+"skipped"}`, each image with its `path`, its `output_stem` (the <name> of its files) and the
+`image` and `results` of the answer schema (runtime/answer_json.py). A bad image is reported by name
+and skipped with `skip_bad`; otherwise it stops the run with a one-line error.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from haris.errors import HarisError
+from haris.runtime.answer_json import encode_image_results
+from haris.runtime.expression_check import check_expressions
 from haris.runtime.image_loading import ImageError, load_rgb
 from haris.runtime.mask_overlay import write_overlay
 from haris.runtime.predictor import Predictor
@@ -28,7 +31,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 class Segmenter(Protocol):
-    """What predict_images runs: a Predictor, or a service client in its place (haris.remote_predictor)."""
+    """What predict_images runs: a Predictor, or a service in its place (haris.serve.remote_predictor)."""
+
+    description: dict[str, Any]
 
     def segment(self, image: np.ndarray, expressions: Sequence[str]) -> list: ...
 
@@ -59,8 +64,9 @@ def predict_images(
     progress: bool = True,
 ) -> dict:
     """Run every expression on every image; write the files above and return the JSON written."""
+    check_expressions(expressions)  # a bad expression fails now, not after the first image
     if isinstance(predictor, Predictor):
-        predictor.tokenize(list(expressions))  # a bad expression fails now, not after the first image (a service checks it on the first)
+        predictor.tokenize(list(expressions))  # and so does one with no words, which only the model's tokenizer finds
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results, skipped = [], []
@@ -73,17 +79,9 @@ def predict_images(
                 raise
             skipped.append(str(error) if str(path) in str(error) else f"{path}: {error}")
             continue
-        results.append(
-            {
-                "image": str(path),
-                "height": rgb.shape[0],
-                "width": rgb.shape[1],
-                "output_stem": stem,
-                "predictions": [prediction.to_json() for prediction in predictions],
-            }
-        )
+        results.append({"path": str(path), "output_stem": stem, **encode_image_results(rgb.shape, predictions)})
         _write_image_files(out, stem, rgb, predictions)
-    report = {"model": dict(getattr(predictor, "description", {})), "images": results, "skipped": skipped}
+    report = {"model": dict(predictor.description), "images": results, "skipped": skipped}
     (out / "predictions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
 

@@ -1,4 +1,4 @@
-"""What the Predictor returns per expression."""
+"""What the Predictor returns per expression (its JSON: runtime/answer_json.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from haris.runtime.mask_encoding import encode_rle, mask_box
-
 
 @dataclass(frozen=True)
 class Prediction:
     expression: str
     mask: np.ndarray  # bool (H, W) at the original image size
-    mask_logits: np.ndarray  # float32 (S/4, S/4), the decoder's low-resolution output (padding included)
+    mask_logits: np.ndarray  # float32 (S/4, S/4), the decoder's low-resolution output (padding included); (0, 0) when read from JSON
     score: float  # mean probability inside the low-resolution mask; 0 when the mask is empty
-
-    def to_json(self) -> dict:
-        """COCO-style record: RLE, box [x, y, w, h], area, score."""
-        return {
-            "expression": self.expression,
-            "segmentation": encode_rle(self.mask),
-            "bbox": mask_box(self.mask),
-            "area": int(self.mask.sum()),
-            "score": round(self.score, 6),
-        }
 
 
 def mask_score(mask_logits: np.ndarray, threshold: float) -> float:

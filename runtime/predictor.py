@@ -26,9 +26,9 @@ import numpy as np
 
 from haris import cpp_ops
 from haris.errors import HarisError
-from haris.image_transforms import resized_shape
+from haris.runtime.expression_check import check_expressions
 from haris.runtime.feature_cache import FeatureCache
-from haris.runtime.image_loading import ImageError, ImageSource, load_rgb
+from haris.runtime.image_loading import ImageSource, check_resizable, load_rgb
 from haris.runtime.prediction import Prediction, mask_score
 from haris.runtime.stage_backend import StageBackend
 from haris.runtime.stage_clock import StageTimer
@@ -115,7 +115,7 @@ class Predictor:
         encoded = getattr(self._local, "image", None)
         if encoded is None:
             raise HarisError("no image set: call set_image(image) before predict(expressions)")
-        return self._decode([(encoded, _checked_expressions(expressions))], None)[0]
+        return self._decode([(encoded, check_expressions(expressions))], None)[0]
 
     def segment(self, image: ImageSource, expressions: Sequence[str]) -> list[Prediction]:
         """`set_image(image)`, then `predict(expressions)`."""
@@ -124,7 +124,7 @@ class Predictor:
 
     def predict_batch(self, items: Sequence[tuple[ImageSource, Sequence[str]]], timer: StageTimer | None = None) -> list[list[Prediction]]:
         """Per (image, expressions) item, one Prediction per expression; `timer` gets every stage's span."""
-        texts = [_checked_expressions(expressions) for _, expressions in items]
+        texts = [check_expressions(expressions) for _, expressions in items]
         encoded = self._encode([load_rgb(image) for image, _ in items], timer)
         return self._decode(list(zip(encoded, texts)), timer)
 
@@ -142,11 +142,7 @@ class Predictor:
     def _encode(self, images: list[np.ndarray], timer: StageTimer | None) -> list[EncodedImage]:
         """Each image's features: from the cache, or encoded with the other misses in runs of up to max_images."""
         for rgb in images:
-            if 0 in resized_shape(rgb.shape[0], rgb.shape[1], self.settings.image_size):
-                raise ImageError(
-                    f"a {rgb.shape[0]} x {rgb.shape[1]} image is too elongated: its short side "
-                    f"would be 0 pixels when its long side is resized to the model's {self.settings.image_size}"
-                )
+            check_resizable(rgb.shape[0], rgb.shape[1], self.settings.image_size)
         keys = [FeatureCache.key(rgb) if self.cache.max_bytes else "" for rgb in images]
         encoded: list[EncodedImage | None] = [self.cache.get(key) if key else None for key in keys]
         missing = [index for index, found in enumerate(encoded) if found is None]
@@ -221,12 +217,6 @@ class Predictor:
         if all(image is encoded[0] for image in encoded):
             return encoded[0].features
         return {name: self.backend.concatenate([image.features[name] for image in encoded]) for name in IMAGE_FEATS}
-
-
-def _checked_expressions(expressions: Sequence[str]) -> list[str]:
-    if isinstance(expressions, str) or not expressions:
-        raise HarisError("expressions must be a non-empty list of strings")
-    return list(expressions)
 
 
 def _chunks(pairs: list[tuple[EncodedImage, list[str]]], size: int) -> Iterator[list[tuple[int, str]]]:

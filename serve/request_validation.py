@@ -1,7 +1,9 @@
 """Checking a segment request before any model work: its image, its expressions, the JSON body.
 
 Each check raises BadRequest with a message naming the problem (and a 4xx status), so a bad request
-never reaches a replica that holds the model, and never becomes a 500.
+never reaches a replica that holds the model, and never becomes a 500. The expressions and the
+image's shape are checked by the runtime's own checks (`check_expressions`, `check_resizable`),
+the ones a Predictor makes, with the service's request limits.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from haris.image_transforms import resized_shape
-from haris.runtime.image_loading import ImageError, load_rgb
+from haris.errors import ExpressionError
+from haris.runtime.expression_check import check_expressions
+from haris.runtime.image_loading import ImageError, check_resizable, load_rgb
 from haris.serve.bad_request import BadRequest
 from haris.serve.request_limits import RequestLimits
 
@@ -48,23 +51,13 @@ def json_request(body: bytes) -> tuple[bytes, Any]:
 
 
 def checked_expressions(value: Any, limits: RequestLimits) -> list[str]:
-    """A non-empty list of non-blank strings, within the count and length limits."""
+    """The expressions as sent, checked by the runtime's one check within the request limits."""
     if value is None:
         raise BadRequest('missing "expressions": give a list of one or more referring expressions')
-    if not isinstance(value, list):
-        raise BadRequest(f'"expressions" must be a list of strings, got {type(value).__name__}')
-    if not value:
-        raise BadRequest('"expressions" is empty: give at least one referring expression')
-    if len(value) > limits.max_expressions:
-        raise BadRequest(f"{len(value)} expressions, more than the limit of {limits.max_expressions} per request")
-    for index, text in enumerate(value):
-        if not isinstance(text, str):
-            raise BadRequest(f"expression {index} must be a string, got {type(text).__name__}")
-        if not text.strip():
-            raise BadRequest(f"expression {index} is empty: nothing to segment")
-        if len(text) > limits.max_expression_chars:
-            raise BadRequest(f"expression {index} has {len(text)} characters, more than the limit of {limits.max_expression_chars}")
-    return list(value)
+    try:
+        return check_expressions(value, limits.max_expressions, limits.max_expression_chars)
+    except ExpressionError as error:
+        raise BadRequest(str(error)) from None
 
 
 def decoded_image(data: bytes | None, image_size: int) -> np.ndarray:
@@ -76,9 +69,7 @@ def decoded_image(data: bytes | None, image_size: int) -> np.ndarray:
         raise BadRequest("the image is empty (0 bytes)")
     try:
         rgb = load_rgb(data)
+        check_resizable(rgb.shape[0], rgb.shape[1], image_size)
     except ImageError as error:
         raise BadRequest(str(error)) from None
-    height, width = rgb.shape[:2]
-    if 0 in resized_shape(height, width, image_size):
-        raise BadRequest(f"a {height} x {width} image is too elongated: its short side would be 0 pixels at the model's input size {image_size}")
     return rgb

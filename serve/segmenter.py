@@ -29,8 +29,8 @@ from starlette.exceptions import HTTPException
 
 from haris import __version__
 from haris.errors import HarisError
+from haris.runtime.answer_json import encode_answer
 from haris.runtime.predictor_factory import open_predictor
-from haris.runtime.segment_response import segment_json
 from haris.serve.bad_request import BadRequest
 from haris.serve.request_limits import RequestLimits
 from haris.serve.request_reading import SEGMENT_BODY, segment_inputs
@@ -83,7 +83,7 @@ class Segmenter:
         result = await self._batched(SegmentItem(pixels, expressions))
         if isinstance(result, HarisError):  # what the model itself refuses, e.g. an expression with no words
             return JSONResponse({"error": str(result)}, status_code=400, headers=self.headers)
-        body = segment_json(self.predictor.description, result[0].mask.shape, result)
+        body = encode_answer(self.predictor.description, pixels.shape, result)
         return JSONResponse(body, headers=self.headers)
 
     @api.get("/v1/health", summary="200 once every replica is running, else 503 with the counts")

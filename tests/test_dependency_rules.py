@@ -247,15 +247,24 @@ def test_only_the_serving_modules_import_ray_or_fastapi():
             assert not serving or where in SERVING_FILES, f"{where} imports {sorted(serving)}; only {sorted(SERVING_FILES)} may"
 
 
-@pytest.mark.parametrize("module", ["haris.cli", "haris.client", "haris.remote_predictor", "haris.serve", "haris.serve.request_validation"])
+# The service's client side: what a machine without the `serve` extra (or a model) imports to ask a service.
+CLIENT_MODULES = ["haris.serve.segment_client", "haris.serve.remote_predictor"]
+
+
+@pytest.mark.parametrize("module", ["haris.cli", "haris.serve", *CLIENT_MODULES, "haris.serve.request_validation"])
 def test_the_client_cli_and_request_checks_load_no_serving_library(module):
     loaded = modules_loaded_by_each([module])[module]
     assert not {name for name in loaded if name.split(".")[0] in (*SERVING_LIBRARIES, *HEAVY)}
 
 
-def test_the_client_imports_only_the_standard_library_and_the_core():
-    third_party = {name.split(".")[0] for name in imports_of(REPO / "haris" / "client.py")} - set(sys.stdlib_module_names)
-    assert third_party <= {"haris", "numpy", "PIL", "__future__"}  # Pillow only lazily, to send pixels as PNG
+def test_the_client_imports_only_the_standard_library_numpy_and_pillow_lazily():
+    loaded = modules_loaded_by_each(["json", *CLIENT_MODULES])  # json: what the bare interpreter holds already
+    for module in CLIENT_MODULES:
+        path = REPO / "serve" / f"{module.rsplit('.', 1)[1]}.py"
+        third_party = {name.split(".")[0] for name in imports_of(path)} - set(sys.stdlib_module_names)
+        assert third_party <= {"haris", "numpy", "PIL", "__future__"}, path  # Pillow only lazily, to send pixels as PNG
+        added = {name.split(".")[0] for name in set(loaded[module]) - set(loaded["json"])}
+        assert added - set(sys.stdlib_module_names) <= {"haris", "numpy"}, f"{module} loads {sorted(added)}"
 
 
 def test_only_the_divergence_localizer_imports_polygraphy_and_parity_loads_it_only_to_localize():

@@ -1,48 +1,36 @@
-"""What answers the page: a callable `(rgb, expressions) -> answer JSON` and a description of it."""
+"""What answers the page: a Predictor in this process, or a RemotePredictor for a `haris serve`
+service. Both have the Predictor's interface, so the page runs one path for either."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from haris.runtime.predictor import Predictor
-from haris.runtime.segment_response import segment_json
+from haris.runtime.prediction import Prediction
 
-Answer = Callable[[np.ndarray, list[str]], dict[str, Any]]
+if TYPE_CHECKING:
+    from haris.runtime.predictor import Predictor
+    from haris.serve.remote_predictor import RemotePredictor
 
 
-@dataclass(frozen=True)
 class AnswerSource:
-    answer: Answer
-    description: dict[str, Any]  # what answers: bundle path, backend, device, precision, max_expressions ...
-    close: Callable[[], None]
+    def __init__(self, predictor: Predictor | RemotePredictor) -> None:
+        """Closing the source closes `predictor`. Its description is read once, now: a service
+        that cannot be reached fails the page's start, not its first request."""
+        self.predictor = predictor
+        self.description: dict[str, Any] = dict(predictor.description)
 
-    @classmethod
-    def from_predictor(cls, predictor: Predictor) -> AnswerSource:
-        """A Predictor in this process; closing the source closes it."""
+    def segment(self, rgb: np.ndarray, expressions: list[str]) -> list[Prediction]:
+        """One Prediction per expression; what the model or the service refuses raises a HarisError."""
+        return self.predictor.segment(rgb, expressions)
 
-        def answer(rgb: np.ndarray, expressions: list[str]) -> dict[str, Any]:
-            return segment_json(predictor.description, rgb.shape, predictor.segment(rgb, expressions))
-
-        return cls(answer, dict(predictor.description), predictor.close)
-
-    @classmethod
-    def from_service(cls, url: str, timeout: float = 60.0) -> AnswerSource:
-        """A `haris serve` service, through its client (which raises ServiceError, a HarisError, on a 4xx/5xx)."""
-        from haris.client import SegmentClient  # the client lives with `haris serve`; only this mode needs it
-
-        client = SegmentClient(url, timeout)
-        served = client.model()  # {"model": what answers, "limits": what one request may hold}
-        description = {**served["model"], "service": url, "max_expressions": served["limits"]["max_expressions"]}
-        # The client's contract is segment() and model(); close it too if it holds connections.
-        return cls(lambda rgb, expressions: client.segment(rgb, expressions), description, getattr(client, "close", _nothing))
+    def close(self) -> None:
+        self.predictor.close()
 
     @property
     def max_expressions(self) -> int | None:
-        """The most expressions the model takes in one run (a bundle's B range), if it says."""
+        """The most expressions one request takes (a bundle's B range, a service's request limit), if it says."""
         value = self.description.get("max_expressions")
         return int(value) if value else None
 
@@ -58,7 +46,3 @@ class AnswerSource:
         if "service" in info:
             parts.append(f"through the service {info['service']}")
         return "Answering: " + " · ".join(parts)
-
-
-def _nothing() -> None:
-    return None

@@ -1,5 +1,6 @@
 """What the page shows of an answer: the image with one coloured mask per expression and a legend,
-and one table row per expression. Drawn from the answer JSON alone, whoever produced it."""
+and one table row per expression. Drawn from the predictions' masks and the answer JSON
+(runtime/answer_json.py) that the page also offers for download."""
 
 from __future__ import annotations
 
@@ -10,21 +11,20 @@ from PIL import Image
 
 from haris.errors import HarisError
 from haris.runtime.mask_overlay import mask_colour, tint_masks, with_legend
-from haris.runtime.segment_response import decode_rle
+from haris.runtime.prediction import Prediction
 
 TABLE_HEADERS = ["#", "colour", "expression", "score", "area", "box x,y,w,h"]
 
 
-def decode_masks(answer: dict[str, Any], image_shape: tuple[int, ...]) -> list[np.ndarray]:
-    """The bool (H, W) mask of each result; an answer for an image of another size is refused."""
-    size = (answer["image"]["height"], answer["image"]["width"])
-    if size != tuple(image_shape[:2]):
-        raise HarisError(f"the answer is for a {size[0]} x {size[1]} image, but the image shown is {image_shape[0]} x {image_shape[1]}")
-    masks = [decode_rle(result["rle"]) for result in answer["results"]]
-    for result, mask in zip(answer["results"], masks):
-        if mask.shape != size:
-            raise HarisError(f"the mask of {result['expression']!r} is {mask.shape[0]} x {mask.shape[1]}, not {size[0]} x {size[1]}")
-    return masks
+def extract_masks(predictions: list[Prediction], image_shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The bool (H, W) mask of each prediction; a mask for an image of another size (a service that
+    read the file otherwise) is refused rather than drawn wrong."""
+    size = tuple(image_shape[:2])
+    for prediction in predictions:
+        if prediction.mask.shape != size:
+            height, width = prediction.mask.shape
+            raise HarisError(f"the mask of {prediction.expression!r} is {height} x {width}, but the image shown is {size[0]} x {size[1]}")
+    return [prediction.mask for prediction in predictions]
 
 
 def draw_answer(rgb: np.ndarray, answer: dict[str, Any], masks: list[np.ndarray]) -> Image.Image:

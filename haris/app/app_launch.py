@@ -12,6 +12,7 @@ from haris.app.example_scenes import load_example_scenes
 from haris.app.running_app import RunningApp
 from haris.errors import HarisError
 from haris.runtime.engine_choice import choice_line
+from haris.serve.remote_predictor import RemotePredictor
 
 DEFAULT_PORT = 7860
 FALLBACK_MAX_EXPRESSIONS = 16  # when what answers does not say its own limit
@@ -32,11 +33,11 @@ def open_source(
     if server_url:
         if backend or device or precision or threads:
             raise HarisError("--backend, --device, --precision and --threads choose a local model; with --server the service decides")
-        return AnswerSource.from_service(server_url)
+        return AnswerSource(RemotePredictor(server_url))
     from haris.runtime.backend_registry import AUTO
     from haris.runtime.predictor_factory import open_predictor
 
-    return AnswerSource.from_predictor(open_predictor(model, backend or AUTO, device, precision or AUTO, threads))
+    return AnswerSource(open_predictor(model, backend or AUTO, device, precision or AUTO, threads))
 
 
 def start_app(source: AnswerSource, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_expressions: int | None = None) -> RunningApp:

@@ -21,10 +21,11 @@ from PIL import Image  # noqa: E402
 
 from haris.app.answer_files import write_answer_files  # noqa: E402
 from haris.app.answer_source import AnswerSource  # noqa: E402
-from haris.app.answer_view import TABLE_HEADERS, decode_masks, draw_answer, table_rows  # noqa: E402
+from haris.app.answer_view import TABLE_HEADERS, draw_answer, extract_masks, table_rows  # noqa: E402
 from haris.app.example_scenes import ExampleScene  # noqa: E402
 from haris.app.expression_text import parse_expressions  # noqa: E402
 from haris.errors import HarisError  # noqa: E402
+from haris.runtime.answer_json import encode_answer  # noqa: E402
 from haris.runtime.image_loading import ImageError, load_rgb  # noqa: E402
 
 TITLE = "HARIS: referring image segmentation"
@@ -41,11 +42,12 @@ def segment_request(
         rgb = _read_image(image_path)
         expressions = parse_expressions(text, max_expressions)
         start = time.perf_counter()
-        answer = source.answer(rgb, expressions)
+        predictions = source.segment(rgb, expressions)
         seconds = time.perf_counter() - start
-        masks = decode_masks(answer, rgb.shape)
+        masks = extract_masks(predictions, rgb.shape)
     except HarisError as error:
         raise gr.Error(str(error), title="Cannot segment") from None
+    answer = encode_answer(source.description, rgb.shape, predictions)
     files = write_answer_files(files_root, answer, masks)
     timing = f"{len(expressions)} expression{'s' if len(expressions) > 1 else ''} answered in {seconds * 1000:.0f} ms"
     return draw_answer(rgb, answer, masks), table_rows(answer), [str(path) for path in files], timing

@@ -1,12 +1,13 @@
-"""Drawing an answer: masks decoded from its RLEs, one colour per expression with a legend, table rows."""
+"""Drawing an answer: the predictions' masks (refused for another image size), one colour per
+expression with a legend, table rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_answers import band_answer, band_masks
+from app_answers import band_answer, band_masks, band_predictions
 
-from haris.app.answer_view import TABLE_HEADERS, decode_masks, draw_answer, table_rows
+from haris.app.answer_view import TABLE_HEADERS, draw_answer, extract_masks, table_rows
 from haris.errors import HarisError
 from haris.runtime.mask_overlay import mask_colour
 
@@ -17,21 +18,20 @@ def _image(height: int = 40, width: int = 64) -> np.ndarray:
     return np.full((height, width, 3), GREY, np.uint8)
 
 
-def test_masks_decode_to_what_was_encoded():
-    answer = band_answer((40, 64, 3), ["a", "b", "c"])
-    for decoded, expected in zip(decode_masks(answer, (40, 64, 3)), band_masks(40, 64, 3)):
-        assert decoded.dtype == bool and np.array_equal(decoded, expected)
+def test_the_masks_shown_are_the_predictions_own():
+    for shown, expected in zip(extract_masks(band_predictions((40, 64, 3), ["a", "b", "c"]), (40, 64, 3)), band_masks(40, 64, 3)):
+        assert shown.dtype == bool and np.array_equal(shown, expected)
 
 
-def test_an_answer_for_another_image_size_is_refused():
-    with pytest.raises(HarisError, match="the answer is for a 40 x 64 image, but the image shown is 64 x 40"):
-        decode_masks(band_answer((40, 64, 3), ["a"]), (64, 40, 3))
+def test_a_mask_for_another_image_size_is_refused():
+    with pytest.raises(HarisError, match="the mask of 'a' is 40 x 64, but the image shown is 64 x 40"):
+        extract_masks(band_predictions((40, 64, 3), ["a"]), (64, 40, 3))
 
 
 def test_each_mask_gets_its_colour_and_the_legend_lies_under_the_image():
     image = _image()
     answer = band_answer(image.shape, ["first", "second"])
-    picture = np.asarray(draw_answer(image, answer, decode_masks(answer, image.shape)))
+    picture = np.asarray(draw_answer(image, answer, band_masks(40, 64, 2)))
     assert picture.shape[1] == 64 and picture.shape[0] > 40  # same width, a legend band below
     shown = picture[:40].astype(int)
     red, green = (np.array(mask_colour(index)[1]) for index in (0, 1))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import gradio as gr
-import numpy as np
 import pytest
-from app_answers import band_source
+from answer_schema import assert_valid
+from app_answers import DESCRIPTION, band_answer, band_source
 from runtime_samples import colour_blocks, encode_image
 
 from haris.app.segment_page import segment_request
@@ -26,14 +29,17 @@ def test_an_answer_gives_overlay_rows_downloads_and_timing(image_file, tmp_path)
     assert [row[2] for row in rows] == ["the red band", "the blue band"]
     assert [path.rsplit("/", 1)[1] for path in files] == ["masks.zip", "predictions.json"]
     assert timing.startswith("2 expressions answered in ")
+    download = json.loads(Path(files[1]).read_text(encoding="utf-8"))
+    assert download == band_answer((40, 64, 3), ["the red band", "the blue band"]) and download["model"] == DESCRIPTION
+    assert_valid(download, "answer")
 
 
 @pytest.mark.parametrize(
     ("image", "text", "message"),
     [
         (None, "a", "upload an image first"),
-        ("blocks.png", "   ", "type at least one expression"),
-        ("blocks.png", "a\nb\nc\nd\ne", "5 expressions given: at most 4"),
+        ("blocks.png", "   ", "no expressions: give at least one referring expression"),
+        ("blocks.png", "a\nb\nc\nd\ne", "5 expressions, more than the limit of 4 per image"),
         ("notes.png", "a", "notes.png: not an image Pillow can read"),
     ],
 )
@@ -48,7 +54,5 @@ def test_what_a_visitor_got_wrong_is_a_message(image_file, tmp_path, image, text
 
 
 def test_an_answer_for_another_image_is_a_message_not_a_wrong_drawing(image_file, tmp_path):
-    source = band_source()
-    wrong = type(source)(lambda rgb, expressions: source.answer(np.zeros((10, 10, 3), np.uint8), expressions), source.description, source.close)
-    with pytest.raises(gr.Error, match="the answer is for a 10 x 10 image"):
-        segment_request(wrong, 4, tmp_path / "answers", str(image_file), "a")
+    with pytest.raises(gr.Error, match="the mask of 'a' is 10 x 10, but the image shown is 40 x 64"):
+        segment_request(band_source(answer_shape=(10, 10, 3)), 4, tmp_path / "answers", str(image_file), "a")

@@ -63,11 +63,13 @@ def test_an_interrupted_step_resumes_and_is_never_taken_for_finished(tmp_path):
 def test_an_interrupted_ablation_resumes_its_training_before_it_is_evaluated(tmp_path, monkeypatch):
     calls = []
 
-    def fake_train(run, run_dir, source=None, resume=False):
-        calls.append(("train", resume))
+    def fake_train(run, run_dir, source):
+        calls.append(("train", False))
         (run_dir / "last").mkdir(parents=True, exist_ok=True)
-        if len(calls) == 1:
-            raise KeyboardInterrupt  # the first run is stopped mid-training
+        raise KeyboardInterrupt  # the first run is stopped mid-training
+
+    def fake_resume(run_dir):
+        calls.append(("train", True))
         return {"mean_iou": 0.5}
 
     def fake_evaluation(checkpoint, source, out_dir, *args):
@@ -75,6 +77,7 @@ def test_an_interrupted_ablation_resumes_its_training_before_it_is_evaluated(tmp
         return {"mean_iou": 0.5, "overall_iou": 0.5, "precision": {"Pr@70": 0.1, "Pr@80": 0.1, "Pr@90": 0.1}}
 
     monkeypatch.setattr(ablations, "train", fake_train)
+    monkeypatch.setattr(ablations, "resume_training", fake_resume)
     monkeypatch.setattr(ablations, "run_evaluation", fake_evaluation)
     source = ablations.DatasetSource(tmp_path / "data")
     with pytest.raises(KeyboardInterrupt):

@@ -11,12 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from answer_schema import assert_valid
 from PIL import Image
 from pycocotools import mask as coco_mask
 from runtime_samples import colour_blocks, demo_scenes, encode_image
 
 from haris.cli import main
-from haris.runtime.image_loading import ImageError, load_rgb
+from haris.runtime.image_loading import ImageError, check_resizable, load_rgb
 from haris.runtime.predictor import Predictor
 
 PNG = encode_image(colour_blocks(), "PNG")
@@ -147,6 +148,15 @@ def test_one_pixel_image_is_segmented_end_to_end(predictor):
     assert all(p.mask.dtype == bool for p in predictions)
 
 
+def test_an_image_too_elongated_for_the_input_size_is_refused_by_name():
+    with pytest.raises(ImageError, match="^a 1 x 1000 image is too elongated: its short side would be 0 pixels .* the model's 256$"):
+        check_resizable(1, 1000, 256)
+    with pytest.raises(ImageError, match="a 700 x 1 image"):
+        check_resizable(700, 1, 256)
+    check_resizable(2, 1000, 256)  # 0.5 rounds up: 1 pixel
+    check_resizable(1, 1, 256)
+
+
 def test_image_too_elongated_for_the_model_is_refused(predictor):
     with pytest.raises(ImageError, match="1 x 1000"):
         predictor.segment(np.zeros((1, 1000, 3), np.uint8), ["the red circle"])
@@ -196,17 +206,17 @@ def test_predict_skip_bad_skips_and_lists_the_bad_images(capsys, tmp_path, tiny_
     code, out, _ = run_predict(capsys, tiny_bundle, [folder], ["the red circle"], f"--out={tmp_path / 'out'}", "--skip-bad")
     report = json.loads((tmp_path / "out" / "predictions.json").read_text())
     assert code == 0 and f"skipped {len(bad) + 1} unreadable" in out
-    assert sorted(record["image"] for record in report["images"]) == [str(folder / "a.png"), str(folder / "b.jpg")]
+    assert sorted(record["path"] for record in report["images"]) == [str(folder / "a.png"), str(folder / "b.jpg")]
     assert len(report["skipped"]) == len(bad) + 1
     for path in [*bad, thin]:
         assert sum(str(path) in line for line in report["skipped"]) == 1, path
 
 
-@pytest.mark.parametrize("expression", ["", "   ", "\t\n"])
-def test_predict_refuses_an_expression_without_words(capsys, tmp_path, tiny_bundle, scene_files, expression):
+@pytest.mark.parametrize(("expression", "words"), [("", "is empty"), ("   ", "is empty"), ("\t\n", "is empty"), ("&nbsp;", "has no words")])
+def test_predict_refuses_an_expression_without_words_before_any_image(capsys, tmp_path, tiny_bundle, scene_files, expression, words):
     code, _, err = run_predict(capsys, tiny_bundle, [scene_files / "a.png"], ["the red circle", expression], f"--out={tmp_path}")
-    assert code != 0
-    assert_one_error_line(err, "no words")
+    assert code != 0 and not (tmp_path / "a.0.mask.png").exists()
+    assert_one_error_line(err, f"expression 1 {words}" if words == "is empty" else words)
 
 
 def test_predict_cuts_an_over_long_expression_with_a_warning(capsys, tmp_path, tiny_bundle, scene_files):
@@ -214,7 +224,7 @@ def test_predict_cuts_an_over_long_expression_with_a_warning(capsys, tmp_path, t
     with pytest.warns(UserWarning, match="cut"):
         code, _, _ = run_predict(capsys, tiny_bundle, [scene_files / "a.png"], [long], f"--out={tmp_path}")
     assert code == 0
-    assert json.loads((tmp_path / "predictions.json").read_text())["images"][0]["predictions"][0]["expression"] == long
+    assert json.loads((tmp_path / "predictions.json").read_text())["images"][0]["results"][0]["expression"] == long
 
 
 @pytest.mark.parametrize("damage, reason", [("remove", "missing"), ("alter", "sha256")])
@@ -237,18 +247,19 @@ def test_predict_writes_masks_overlays_and_coco_rle(capsys, tmp_path, tiny_bundl
     code, _, _ = run_predict(capsys, tiny_bundle, inputs, expressions, f"--out={tmp_path}")
     assert code == 0
     report = json.loads((tmp_path / "predictions.json").read_text())
-    assert [record["image"] for record in report["images"]] == [str(scene_files / "a.png"), str(scene_files / "b.jpg")]
+    assert_valid(report, "predictions_file")
+    assert [record["path"] for record in report["images"]] == [str(scene_files / "a.png"), str(scene_files / "b.jpg")]
     for record in report["images"]:
-        expected = predictor.segment(record["image"], expressions)
-        for index, (entry, prediction) in enumerate(zip(record["predictions"], expected)):
+        expected = predictor.segment(record["path"], expressions)
+        for index, (entry, prediction) in enumerate(zip(record["results"], expected)):
             stem = f"{tmp_path}/{record['output_stem']}.{index}"
             mask = np.asarray(Image.open(f"{stem}.mask.png")) > 0
             overlay = Image.open(f"{stem}.overlay.png")
             np.testing.assert_array_equal(mask, prediction.mask)
-            np.testing.assert_array_equal(coco_mask.decode(entry["segmentation"]).astype(bool), mask)
+            np.testing.assert_array_equal(coco_mask.decode(entry["rle"]).astype(bool), mask)
             assert entry["area"] == int(mask.sum()) > 0 and entry["expression"] == expressions[index]
-            assert entry["bbox"] == coco_mask.toBbox(entry["segmentation"]).astype(int).tolist()
-            assert overlay.width >= record["width"] and overlay.height >= record["height"]
+            assert entry["box"] == coco_mask.toBbox(entry["rle"]).astype(int).tolist()
+            assert overlay.width >= record["image"]["width"] and overlay.height >= record["image"]["height"]
 
 
 def test_predict_keeps_images_with_the_same_name_apart(capsys, tmp_path, tiny_bundle, scene_files):

@@ -1,4 +1,4 @@
-"""The runtime's numpy COCO RLE and boxes against pycocotools, on random and edge-case masks."""
+"""The runtime's numpy COCO RLE (both ways) and boxes against pycocotools, on random and edge-case masks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from haris.runtime.mask_encoding import encode_rle, mask_box
+from haris.runtime.mask_encoding import decode_rle, encode_rle, mask_box
 
 
 def random_masks():
@@ -60,6 +60,20 @@ def test_random_masks_encode_and_box_as_pycocotools_does():
         assert mask_box(mask) == coco_mask.toBbox(expected).astype(int).tolist(), mask.shape
 
 
-def test_rle_decodes_back_to_the_mask():
+def test_rle_decodes_back_to_the_mask_with_ours_and_with_pycocotools():
     for mask in [*random_masks()[:30], *EDGE_MASKS.values()]:
-        np.testing.assert_array_equal(coco_mask.decode(encode_rle(mask)).astype(bool), mask)
+        rle = encode_rle(mask)
+        np.testing.assert_array_equal(coco_mask.decode(rle).astype(bool), mask)
+        np.testing.assert_array_equal(decode_rle(rle), mask)
+        assert decode_rle(rle).dtype == bool
+
+
+def test_pycocotools_rle_decodes_with_ours():
+    for mask in random_masks()[30:60]:
+        np.testing.assert_array_equal(decode_rle({"size": list(mask.shape), "counts": coco_rle(mask)["counts"].decode("ascii")}), mask)
+
+
+def test_decode_refuses_counts_of_the_wrong_size():
+    rle = encode_rle(np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match="cover 16 pixels, not 5 x 4"):
+        decode_rle({"size": [5, 4], "counts": rle["counts"]})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from runtime_samples import demo_scenes, encode_image, mask_iou
 
-from haris.errors import HarisError
+from haris.errors import ExpressionError, HarisError
 from haris.runtime.predictor import Predictor
 from haris.runtime.stage_clock import PIPELINE_STAGES, StageTimer
 from haris.runtime.tensor_contract import IMAGE_FEATS
@@ -190,8 +190,9 @@ def test_a_batch_of_images_predicts_as_one_image_at_a_time(onnx_predictor, scene
 
 def test_batches_refuse_missing_or_empty_expressions_before_any_work(onnx_predictor, scenes):
     predictor = fresh(onnx_predictor)
-    for expressions in ([], "the red circle"):
-        with pytest.raises(HarisError, match="non-empty list"):
+    refused = {"no expressions": [], "got one string": "the red circle", "expression 1 is empty": ["the red circle", " "]}
+    for words, expressions in refused.items():
+        with pytest.raises(ExpressionError, match=words):
             predictor.predict_batch([(scenes[0][0], ["the red circle"]), (scenes[1][0], expressions)])
     assert predictor.cache.misses == 0
 

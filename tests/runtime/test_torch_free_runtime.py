@@ -66,5 +66,5 @@ def test_predictor_and_cli_run_without_torch(tmp_path, tiny_bundle):
     expected = [p.mask for p in auto.segment(pixels, EXPRESSIONS)]
     np.testing.assert_array_equal(np.load(tmp_path / "masks.npy"), np.stack(expected))
     written = json.loads((tmp_path / "cli" / "predictions.json").read_text())
-    assert [p["area"] for p in written["images"][0]["predictions"]] == [int(mask.sum()) for mask in expected]
+    assert [p["area"] for p in written["images"][0]["results"]] == [int(mask.sum()) for mask in expected]
     assert written["model"]["choice"] == auto.description["choice"]  # the engine chosen, and why, recorded

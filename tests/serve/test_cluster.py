@@ -17,7 +17,7 @@ from ray_cluster import two_node_cluster
 from runtime_samples import demo_scenes, encode_image
 from service_requests import post, segment_form
 
-from haris.client import SegmentClient, image_key
+from haris.serve.segment_client import SegmentClient, image_key
 from haris.serve.service_runner import wait_until_healthy
 
 pytestmark = pytest.mark.serve

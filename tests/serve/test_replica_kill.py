@@ -13,8 +13,8 @@ import ray
 from runtime_samples import demo_scenes, encode_image
 from service_requests import post, segment_form
 
-from haris.client import SegmentClient, image_key
 from haris.errors import ServiceError
+from haris.serve.segment_client import SegmentClient, image_key
 
 pytestmark = pytest.mark.serve
 

@@ -45,9 +45,10 @@ def test_a_bad_json_body_is_refused_by_name(body, words):
     ("expressions", "words"),
     [
         (None, 'missing "expressions"'),
-        ("the cat", "must be a list of strings, got str"),
-        ([], "is empty"),
-        (["a", "b", "c", "d"], "4 expressions, more than the limit of 3"),
+        ("the cat", "must be a list of strings, got one string"),
+        ({"0": "the cat"}, "must be a list of strings, got dict"),
+        ([], "no expressions: give at least one referring expression"),
+        (["a", "b", "c", "d"], "4 expressions, more than the limit of 3 per image"),
         (["a", 7], "expression 1 must be a string, got int"),
         (["a", " \t"], "expression 1 is empty"),
         (["a" * 11], "11 characters, more than the limit of 10"),
@@ -85,8 +86,10 @@ def test_a_truncated_image_and_a_too_thin_one_are_refused():
     png = encode_image(colour_blocks(64, 64), "PNG")
     with pytest.raises(BadRequest, match="cannot decode"):
         decoded_image(png[: len(png) // 2], 64)
-    with pytest.raises(BadRequest, match="too elongated"):
+    with pytest.raises(BadRequest, match="a 1 x 300 image is too elongated: its short side would be 0 pixels") as refused:
         decoded_image(encode_image(np.zeros((1, 300), np.uint8), "PNG"), 64)
+    assert refused.value.status == 400
+    assert decoded_image(encode_image(np.zeros((3, 300), np.uint8), "PNG"), 64).shape == (3, 300, 3)  # 1 pixel high at 64: kept
 
 
 def test_the_pixel_limit_refuses_larger_images_from_their_header(monkeypatch):

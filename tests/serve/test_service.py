@@ -9,14 +9,16 @@ import zlib
 
 import numpy as np
 import pytest
+from answer_schema import assert_valid
 from runtime_samples import demo_scenes, encode_image
 from service_requests import SERVICE_LIMITS, multipart, post, segment_form
 
 from haris.cli import main
-from haris.client import SegmentClient, image_key
 from haris.errors import ServiceError
+from haris.runtime.answer_json import encode_answer
+from haris.runtime.mask_encoding import decode_rle
 from haris.runtime.predictor_factory import open_predictor
-from haris.runtime.segment_response import decode_rle, segment_json
+from haris.serve.segment_client import SegmentClient, image_key
 
 pytestmark = pytest.mark.serve
 
@@ -45,8 +47,9 @@ def test_both_body_forms_give_the_in_process_predictors_answer(service, tiny_bun
     status, json_answer, _ = post(f"{service[0]}/v1/segment", body, "application/json")
     assert status == 200 and json_answer == form_answer
     with open_predictor(tiny_bundle, threads=1) as predictor:  # the replicas' settings: one thread, fp32
-        expected = segment_json(predictor.description, pixels.shape, predictor.segment(pixels, expressions))
+        expected = encode_answer(predictor.description, pixels.shape, predictor.segment(pixels, expressions))
     assert form_answer == expected
+    assert_valid(form_answer, "answer")
     assert [result["expression"] for result in form_answer["results"]] == expressions
     assert form_answer["image"] == {"height": pixels.shape[0], "width": pixels.shape[1]}
     assert decode_rle(form_answer["results"][0]["rle"]).shape == pixels.shape[:2]
@@ -82,7 +85,7 @@ def _bad_requests() -> dict[str, tuple[bytes, str | None, int, str]]:
         "missing image (form)": (*multipart([("expressions", "the cat", None)]), 400, 'missing "image"'),
         "missing image (json)": (as_json({"expressions": ["x"]}), "application/json", 400, 'missing "image"'),
         "missing expressions": (as_json({"image": base64.b64encode(png).decode()}), "application/json", 400, 'missing "expressions"'),
-        "empty expressions": (image_json([]), "application/json", 400, "is empty"),
+        "empty expressions": (image_json([]), "application/json", 400, "no expressions"),
         "blank expression": (image_json(["the cat", "  "]), "application/json", 400, "expression 1 is empty"),
         "expressions not a list": (image_json("the cat"), "application/json", 400, "must be a list"),
         "markup-only expression": (image_json(["&nbsp;"]), "application/json", 400, "has no words"),
@@ -123,6 +126,7 @@ def test_the_client_takes_paths_bytes_and_pixels_and_raises_the_servers_message(
     client = SegmentClient(service[0])
     answers = [client.segment(source, expressions) for source in (path, str(path), path.read_bytes(), pixels)]
     assert all(answer == answers[0] for answer in answers)
+    assert_valid(answers[0], "answer")
     with pytest.raises(ServiceError, match="more than the limit of 64") as refused:
         client.segment(pixels, ["the cat"] * 65)
     assert refused.value.status == 400
@@ -138,7 +142,9 @@ def test_predict_with_a_server_writes_what_local_predict_writes(service, tiny_bu
     assert main(["predict", "--server", service[0], str(tmp_path / "images"), *arguments, "--out", str(tmp_path / "remote")]) == 0
     local = json.loads((tmp_path / "local" / "predictions.json").read_text())
     remote = json.loads((tmp_path / "remote" / "predictions.json").read_text())
-    assert remote["images"] == local["images"] and len(remote["images"][0]["predictions"]) == 2
+    assert remote["images"] == local["images"] and len(remote["images"][0]["results"]) == 2
+    assert_valid(local, "predictions_file")
+    assert_valid(remote, "predictions_file")
     assert remote["model"]["service"] == service[0] and remote["model"]["choice"]["engine"] == local["model"]["choice"]["engine"]
     assert sorted(path.name for path in (tmp_path / "remote").iterdir()) == sorted(path.name for path in (tmp_path / "local").iterdir())
 

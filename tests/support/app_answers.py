@@ -1,15 +1,14 @@
-"""Answers for the `haris app` tests without a model: known masks turned into the answer JSON."""
+"""Answers for the `haris app` tests without a model: a stand-in predictor answering known masks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from haris.app.answer_source import AnswerSource
+from haris.runtime.answer_json import encode_answer
 from haris.runtime.prediction import Prediction
-from haris.runtime.segment_response import segment_json
 
 DESCRIPTION = {"path": "/bundles/tiny", "kind": "bundle", "backend": "onnxruntime", "device": "cpu", "precision": "fp32", "max_expressions": 4}
 
@@ -24,21 +23,33 @@ def band_masks(height: int, width: int, count: int) -> list[np.ndarray]:
     return masks
 
 
-def band_answer(image_shape: tuple[int, ...], expressions: list[str]) -> dict[str, Any]:
+def band_predictions(image_shape: tuple[int, ...], expressions: list[str]) -> list[Prediction]:
     masks = band_masks(image_shape[0], image_shape[1], len(expressions))
-    predictions = [
-        Prediction(text, mask, np.zeros((4, 4), np.float32), 0.5 + 0.1 * index) for index, (text, mask) in enumerate(zip(expressions, masks))
-    ]
-    return segment_json(DESCRIPTION, image_shape, predictions)
+    return [Prediction(text, mask, np.zeros((4, 4), np.float32), 0.5 + 0.1 * index) for index, (text, mask) in enumerate(zip(expressions, masks))]
 
 
-def band_source(calls: list | None = None, closed: list | None = None) -> AnswerSource:
-    """An AnswerSource answering band masks; records each (shape, expressions) in `calls` and closing in `closed`."""
+def band_answer(image_shape: tuple[int, ...], expressions: list[str]) -> dict[str, Any]:
+    return encode_answer(DESCRIPTION, image_shape, band_predictions(image_shape, expressions))
 
-    def answer(rgb: np.ndarray, expressions: list[str]) -> dict[str, Any]:
-        if calls is not None:
-            calls.append((rgb.shape, list(expressions)))
-        return band_answer(rgb.shape, expressions)
 
-    close: Callable[[], None] = (lambda: closed.append(True)) if closed is not None else (lambda: None)
-    return AnswerSource(answer, dict(DESCRIPTION), close)
+class BandPredictor:
+    """The Predictor's interface, answering band masks; records each (shape, expressions) in `calls`
+    and each close in `closed`. `answer_shape` answers for an image of that shape instead."""
+
+    def __init__(self, calls: list | None = None, closed: list | None = None, answer_shape: tuple[int, ...] | None = None) -> None:
+        self.description = dict(DESCRIPTION)
+        self.calls, self.closed, self.answer_shape = calls, closed, answer_shape
+
+    def segment(self, rgb: np.ndarray, expressions: list[str]) -> list[Prediction]:
+        if self.calls is not None:
+            self.calls.append((rgb.shape, list(expressions)))
+        return band_predictions(self.answer_shape or rgb.shape, expressions)
+
+    def close(self) -> None:
+        if self.closed is not None:
+            self.closed.append(True)
+
+
+def band_source(calls: list | None = None, closed: list | None = None, answer_shape: tuple[int, ...] | None = None) -> AnswerSource:
+    """An AnswerSource over a BandPredictor."""
+    return AnswerSource(BandPredictor(calls, closed, answer_shape))

@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 import uuid
 
-from haris.client import ROUTING_HEADER
 from haris.serve.request_limits import RequestLimits
+from haris.serve.segment_client import ROUTING_HEADER
 
 # The test service's limits: small, so the over-limit requests stay small.
 SERVICE_LIMITS = RequestLimits(max_payload_bytes=2 << 20, max_image_pixels=1_000_000)

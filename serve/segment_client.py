@@ -1,11 +1,13 @@
-"""`SegmentClient`: the Python client of `haris serve` (docs/serving.md), standard library only.
+"""`SegmentClient`: the HTTP client of `haris serve` (docs/serving.md): the standard library, numpy,
+and Pillow (imported when pixels are sent). `RemotePredictor` puts it in a Predictor's place.
 
     client = SegmentClient("http://127.0.0.1:8000")
-    answer = client.segment("photo.jpg", ["the red circle"])  # the API's JSON, see below
-    mask = decode_rle(answer["results"][0]["rle"])             # haris.runtime.segment_response
+    answer = client.segment("photo.jpg", ["the red circle"])  # the answer JSON (runtime/answer_json.py)
+    mask = decode_rle(answer["results"][0]["rle"])             # haris.runtime.mask_encoding
 
 `segment` returns `{"model": {...}, "image": {"height", "width"}, "results": [{"expression", "rle",
-"box", "area", "score"}, ...]}`, one result per expression in order. A 4xx/5xx answer raises
+"box", "area", "score"}, ...]}`, one result per expression in order. Expressions are checked here
+as everywhere (runtime/expression_check.py) before anything is sent. A 4xx/5xx answer raises
 ServiceError with the status and the server's message. Segmenting is idempotent, so a request the
 service could not answer (connection refused or reset, 500, 502, 503, 504: a replica that dies
 mid-request surfaces as Serve's 500) is retried `retries` times. Each request names its image's hash
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from haris.errors import HarisError, ServiceError
+from haris.runtime.expression_check import check_expressions
 
 RETRIED_STATUSES = (500, 502, 503, 504)
 ROUTING_HEADER = "x-session-id"  # the key of Ray Serve's consistent-hash router
@@ -44,10 +47,9 @@ class SegmentClient:
 
     def segment(self, image: str | Path | bytes | np.ndarray, expressions: Sequence[str]) -> dict[str, Any]:
         """Masks of `expressions` in `image` (a file path, an image file's bytes, or uint8 RGB pixels)."""
-        if isinstance(expressions, str):
-            raise HarisError("expressions must be a list of strings, not one string (wrap it in a list)")
+        expressions = check_expressions(expressions)
         data = _image_bytes(image)
-        body = json.dumps({"image": base64.b64encode(data).decode("ascii"), "expressions": list(expressions)})
+        body = json.dumps({"image": base64.b64encode(data).decode("ascii"), "expressions": expressions})
         return self._call("POST", "/v1/segment", body.encode("utf-8"), retry=True, headers={ROUTING_HEADER: image_key(data)})
 
     def health(self) -> dict[str, Any]:
