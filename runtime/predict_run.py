@@ -30,7 +30,7 @@ from haris.runtime.predictor import Predictor
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-class Segmenter(Protocol):
+class PredictorLike(Protocol):
     """What predict_images runs: a Predictor, or a service in its place (haris.serve.remote_predictor)."""
 
     description: dict[str, Any]
@@ -56,7 +56,7 @@ def find_images(sources: Sequence[str]) -> list[Path]:
 
 
 def predict_images(
-    predictor: Segmenter,
+    predictor: PredictorLike,
     images: Sequence[Path],
     expressions: Sequence[str],
     out: str | Path,

@@ -270,5 +270,5 @@ def test_the_client_imports_only_the_standard_library_numpy_and_pillow_lazily():
 def test_only_the_divergence_localizer_imports_polygraphy_and_parity_loads_it_only_to_localize():
     importers = [str(path.relative_to(REPO)) for folder in FOLDERS for path in python_files(folder) if "polygraphy" in third_party_imports(path)]
     assert importers == ["benchmarks/divergence_localizer.py"]
-    loaded = modules_loaded_by_each(["haris.benchmarks.parity_bench", "haris.bench_commands"])
+    loaded = modules_loaded_by_each(["haris.benchmarks.parity_bench", "haris.cli.bench_commands"])
     assert not {name for names in loaded.values() for name in names if name.split(".")[0] == "polygraphy"}

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from haris.bench_commands import add_bench_commands
 from haris.benchmarks.bench_report import merge_reports, parity_markdown, read_reports, write_parity_report, write_speed_report
 from haris.benchmarks.machine_info import describe_machine
 from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, tolerances_table
+from haris.cli.bench_commands import add_bench_commands
 from haris.errors import HarisError
 from haris.runtime.stage_clock import PIPELINE_STAGES as STAGE_NAMES
 

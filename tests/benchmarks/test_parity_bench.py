@@ -10,12 +10,12 @@ import pytest
 from graph_faults import perturbed_bundle, readers
 from tiny_models import build_tiny
 
-from haris.bench_commands import add_bench_commands
 from haris.benchmarks.bundle_source import source_checkpoint
 from haris.benchmarks.parity_bench import run_parity
 from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, judge
 from haris.checkpoint import save_checkpoint
 from haris.checkpoint.checkpoint_io import read_checkpoint_meta
+from haris.cli.bench_commands import add_bench_commands
 from haris.data.dataset_source import DatasetSource
 from haris.data.synthetic.synthetic_writer import write_synthetic_dataset
 from haris.errors import HarisError

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from haris.benchmarks import ablations
-from haris.benchmarks.step_runner import StepRunner
+from haris.pipelines import ablations
+from haris.pipelines.step_runner import StepRunner
 
 
 class Recorder:

@@ -171,8 +171,8 @@ def _image_shape(text: str) -> tuple[int, int]:
 def _run_demo(args: argparse.Namespace) -> None:
     import dataclasses
 
-    from haris.benchmarks.demo_pipeline import run_demo
-    from haris.benchmarks.demo_settings import DemoSettings
+    from haris.pipelines.demo_pipeline import run_demo
+    from haris.pipelines.demo_settings import DemoSettings
 
     settings = DemoSettings.quick() if args.quick else DemoSettings()
     if args.train_minutes is not None:

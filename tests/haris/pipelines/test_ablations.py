@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from haris.benchmarks.ablations import ABLATIONS, format_table, main
 from haris.data.synthetic import write_synthetic_dataset
+from haris.pipelines.ablations import ABLATIONS, format_table, main
 
 
 def test_two_ablations_train_evaluate_and_make_the_table(tmp_path):

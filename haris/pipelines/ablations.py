@@ -1,6 +1,6 @@
 """Tables II and III of the paper, rerun on a dataset (the synthetic default, by default).
 
-    python -m haris.benchmarks.ablations --data data/synthetic --out runs/ablations --minutes 10
+    python -m haris.pipelines.ablations --data data/synthetic --out runs/ablations --minutes 10
 
 Trains the preset once per ablation under the same recipe and time budget, evaluates each best
 checkpoint on the split, and writes `ablations.json` and `ablations.md` (Pr@70/80/90 and mean IoU,
@@ -18,10 +18,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from haris.benchmarks.step_runner import StepRunner
 from haris.config import load_run_config
 from haris.data.dataset_source import DatasetSource, add_dataset_arguments
 from haris.evaluation.evaluation_run import run_evaluation
+from haris.pipelines.step_runner import StepRunner
 from haris.train.training_run import resume_training, train
 
 # Settings and names as in the paper's tables II (#1-#3) and III (#5-#7); #4 is the full model.

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from haris.benchmarks.demo_settings import DemoSettings
+from haris.pipelines.demo_settings import DemoSettings
 
 DATA, RUN, EVAL, BUNDLE, PREDICTIONS, BENCH = "data", "run", "eval", "bundle", "predictions", "bench"
 

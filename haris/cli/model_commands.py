@@ -1,43 +1,18 @@
-"""The `haris` command. Each subcommand parses its arguments and calls one library function."""
+"""The model commands of `haris`: config, init, train, eval, data synth. Each parses and calls one function."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import yaml
 
-from haris import __version__
-from haris.bench_commands import add_bench_commands
 from haris.data.dataset_source import add_dataset_arguments
-from haris.deploy_commands import add_deploy_commands
 from haris.errors import HarisError
-from haris.serve_commands import add_serve_command
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
-    try:
-        args.run(args)
-    except HarisError as error:
-        print(f"haris: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("haris: interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="haris", description="HARIS referring image segmentation toolkit.")
-    parser.add_argument("--version", action="version", version=f"haris {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+def add_model_commands(commands: argparse._SubParsersAction) -> None:
     config = _add(commands, "config", "print a preset or config file, with overrides applied, as YAML", _run_config)
     config.add_argument("--list", action="store_true", help="list the bundled presets")
     init = _add(commands, "init", "build a model from a config (reading its encoder weights) and save a checkpoint", _run_init)
@@ -46,10 +21,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_eval(commands)
     _add_data(commands)
-    add_deploy_commands(commands)
-    add_serve_command(commands)
-    add_bench_commands(commands)
-    return parser
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
@@ -152,7 +123,3 @@ def _run_synth(args: argparse.Namespace) -> None:
 
     summary = write_synthetic_dataset(args.out, args.count, args.image_size, args.seed, args.workers)
     print(f"wrote {args.out}: {json.dumps(summary)}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

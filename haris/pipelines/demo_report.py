@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from haris.benchmarks.bench_report import parity_markdown, read_reports, speed_markdown
-from haris.benchmarks.demo_steps import BENCH, EVAL, PREDICTIONS
 from haris.benchmarks.machine_info import describe_machine, machine_summary
+from haris.pipelines.demo_steps import BENCH, EVAL, PREDICTIONS
 
 REPORT_FILE = "report.md"
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from haris.benchmarks import demo_steps
-from haris.benchmarks.demo_report import write_demo_report
-from haris.benchmarks.demo_settings import DemoSettings
-from haris.benchmarks.step_runner import StepRunner
+from haris.pipelines import demo_steps
+from haris.pipelines.demo_report import write_demo_report
+from haris.pipelines.demo_settings import DemoSettings
+from haris.pipelines.step_runner import StepRunner
 
 # name, what it does, the settings it reads (with the step's own code, they are its inputs), the step
 STEPS: list[tuple[str, str, tuple[str, ...], Callable[..., dict[str, Any]]]] = [
