@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from haris.benchmarks.bench_backends import PARITY_BACKENDS, BackendSpec, open_available, parse_backends
 from haris.benchmarks.bench_report import write_parity_report
@@ -30,6 +29,7 @@ from haris.benchmarks.stage_parity import StageSample, eager_stage_samples, stag
 from haris.data.dataset_source import DatasetSource
 from haris.errors import HarisError
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
+from haris.progress import Progress
 from haris.runtime.mask_overlay import write_side_by_side
 from haris.runtime.predictor import Predictor
 
@@ -59,13 +59,13 @@ def run_parity(
     could run at all. `localize` adds, per backend, where each stage past its bound first diverges
     from the bundle's FP32 graph (divergence_localizer).
     """
-    dataset = source.open(log=print if progress else _silent)
+    dataset = source.open()
     groups = _expression_groups(dataset, max_expressions)
     eager = Predictor.from_checkpoint(checkpoint, reference_device, "fp32", threads)
     opened, skipped = open_available(parse_backends(backends), checkpoint, bundle, threads)
     rows = [
         row
-        for record_index, positions in tqdm(groups.items(), desc="parity", disable=not progress)
+        for record_index, positions in Progress(groups.items(), "parity", unit="record", enabled=progress)
         for row in _score_record(dataset, record_index, positions, eager, opened)
     ]
     samples = eager_stage_samples(eager, *_stage_inputs(dataset, groups, stage_samples))
@@ -223,7 +223,3 @@ def _write_worst_overlays(
         write_side_by_side(out / name, image, [("eager fp32", eager_mask), (spec.label, mask), ("ground truth", gt_mask)], gt_mask, caption)
         written.append(name)
     return written
-
-
-def _silent(_: str) -> None:
-    """A dataset log that says nothing: the benchmark's report states the split's size."""

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 
 from haris import __version__
 from haris.errors import HarisError
+from haris.log_output import configure_logging
 from haris.runtime.answer_json import encode_answer
 from haris.runtime.predictor_factory import open_predictor
 from haris.serve.bad_request import BadRequest
@@ -67,6 +68,7 @@ class Segmenter:
     def __init__(
         self, bundle: str, backend: str, device: str | None, precision: str | None, threads: int | None, batch: dict[str, Any], limits: RequestLimits
     ) -> None:
+        configure_logging(terminal=True)  # to the replica's stderr, which Serve keeps in its log with time and level
         apply_pixel_limit(limits)  # this replica's process decodes the requests' images
         self.limits = limits
         self.predictor = open_predictor(bundle, backend, device, precision, threads)

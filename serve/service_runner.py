@@ -7,7 +7,9 @@ cluster (`address`), only the application is deleted and the cluster keeps runni
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import signal
 import threading
@@ -15,11 +17,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 from haris.errors import HarisError
+from haris.install_location import haris_root, working_folder
 from haris.runtime.engine_choice import choice_line
 from haris.serve.service_settings import APP_NAME, ServiceSettings
+
+log = logging.getLogger(__name__)
 
 # Ray Serve's request path set for a replica that batches (it raised the service's throughput:
 # docs/serving.md, One machine): gRPC from the proxy to the replicas, user code and the
@@ -46,11 +52,10 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
 
     from haris.serve.service_app import build_app
 
+    if not settings.address:  # Ray's processes start in haris_root(), where a relative path means something else
+        settings = dataclasses.replace(settings, bundle=str(Path(settings.bundle).resolve()))
     if not ray.is_initialized():
-        if not settings.address:
-            tune_serve_environment(os.environ)
-        options = {} if settings.address else {"include_dashboard": False, **(ray_options or {})}
-        ray.init(address=settings.address, **options)
+        start_ray(settings.address, ray_options)
     serve.start(
         http_options={"host": settings.host, "port": settings.port},
         proxy_location="EveryNode" if settings.proxy_on_every_node else "HeadOnly",
@@ -62,6 +67,22 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
         stop_service(settings)
         raise
     return settings.url
+
+
+def start_ray(address: str | None, ray_options: dict[str, Any] | None = None) -> None:
+    """ray.init: a Ray started here (`ray_options` its resources), or attached to the cluster at `address`.
+
+    Ray puts its driver's working folder first on every worker's import path; from a source checkout the
+    replicas would import the checkout's `haris/` (without the compiled kernels) instead of this process's
+    package. So Ray is started from the folder this process imported haris from (haris/install_location.py).
+    """
+    import ray
+
+    if not address:
+        tune_serve_environment(os.environ)
+    options = {} if address else {"include_dashboard": False, **(ray_options or {})}
+    with working_folder(haris_root()):
+        ray.init(address=address, **options)
 
 
 def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
@@ -92,8 +113,8 @@ def run_service(settings: ServiceSettings) -> None:
         url = start_service(settings)
         # Installed after ray.init, whose own SIGTERM handler would abort the process before cleaning up.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); Ctrl-C stops", flush=True)
-        print(f"haris serve: {choice_line(model_description(url))}", flush=True)
+        log.info("haris serve: %s/v1/segment answers (API at %s/docs); Ctrl-C stops", url, url)
+        log.info("haris serve: %s", choice_line(model_description(url)))
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:

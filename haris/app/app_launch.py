@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import tempfile
 import threading
@@ -13,6 +14,8 @@ from haris.app.running_app import RunningApp
 from haris.errors import HarisError
 from haris.runtime.engine_choice import choice_line
 from haris.serve.remote_predictor import RemotePredictor
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7860
 FALLBACK_MAX_EXPRESSIONS = 16  # when what answers does not say its own limit
@@ -87,9 +90,9 @@ def run_app(
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with start_app(source, host, port, max_expressions) as app:
-            print(f"haris app: serving {app.url} ({source.summary()}); Ctrl-C stops it", flush=True)
+            log.info("haris app: serving %s (%s); Ctrl-C stops it", app.url, source.summary())
             if "choice" in source.description:
-                print(f"haris app: {choice_line(source.description)}", flush=True)
+                log.info("haris app: %s", choice_line(source.description))
             while not stop.wait(0.5):
                 pass
     finally:

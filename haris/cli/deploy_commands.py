@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 
 from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO, BACKENDS, COMPUTE_PRECISIONS
 from haris.runtime.bundle_manifest import PRECISIONS
+
+log = logging.getLogger(__name__)
 
 
 def add_deploy_commands(commands: argparse._SubParsersAction) -> None:
@@ -157,7 +159,7 @@ def _run_predict(args: argparse.Namespace) -> None:
             raise HarisError("give a MODEL and at least one image (or --server URL and images)")
         images = find_images(args.images)
         predictor = open_predictor(args.model, args.backend or AUTO, args.device, args.precision or AUTO)
-        print(f"haris predict: {choice_line(predictor.description)}", file=sys.stderr)
+        log.info("haris predict: %s", choice_line(predictor.description))
     with predictor:
         report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
     skipped = f", skipped {len(report['skipped'])} unreadable" if report["skipped"] else ""
