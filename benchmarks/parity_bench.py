@@ -63,17 +63,7 @@ def run_parity(
     groups = _expression_groups(dataset, max_expressions)
     eager = Predictor.from_checkpoint(checkpoint, reference_device, "fp32", threads)
     opened, skipped = open_available(parse_backends(backends), checkpoint, bundle, threads)
-    rows = [
-        row
-        for record_index, positions in Progress(groups.items(), "parity", unit="record", enabled=progress)
-        for row in _score_record(dataset, record_index, positions, eager, opened)
-    ]
-    samples = eager_stage_samples(eager, *_stage_inputs(dataset, groups, stage_samples))
-    eager_metrics = _metrics(rows, "eager")
-    results = {
-        spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
-        for spec, predictor in opened.items()
-    }
+    rows, samples, eager_metrics, results = _compare(dataset, groups, eager, opened, stage_samples, tolerances, progress)
     if localize:
         _localize_failed_stages(results, list(opened), bundle, samples, tolerances, threads)
     failures = [failure for result in results.values() for failure in result["failures"]]
@@ -95,6 +85,31 @@ def run_parity(
     if out is not None:
         _write_outputs(report, rows, Path(out), dataset, groups, eager, opened, worst_cases)
     return report
+
+
+def _compare(
+    dataset: Any,
+    groups: dict[int, list[int]],
+    eager: Predictor,
+    opened: dict[BackendSpec, Predictor],
+    stage_samples: int,
+    tolerances: Mapping[str, ParityTolerances],
+    progress: bool,
+) -> tuple[list[dict], list[StageSample], dict[str, Any], dict[str, dict]]:
+    """Each expression scored by eager FP32 and every backend, the stage samples, eager's metrics and
+    each backend's result (agreement, stage differences, the checks against `tolerances`)."""
+    rows = [
+        row
+        for record_index, positions in Progress(groups.items(), "parity", unit="record", enabled=progress)
+        for row in _score_record(dataset, record_index, positions, eager, opened)
+    ]
+    samples = eager_stage_samples(eager, *_stage_inputs(dataset, groups, stage_samples))
+    eager_metrics = _metrics(rows, "eager")
+    results = {
+        spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
+        for spec, predictor in opened.items()
+    }
+    return rows, samples, eager_metrics, results
 
 
 def _expression_groups(dataset: Any, max_expressions: int) -> dict[int, list[int]]:

@@ -48,8 +48,8 @@ class TerminalFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO, terminal: bool | None = None) -> None:
-    """Send the `haris` loggers' records at `level` and above to stderr. Calling it again replaces the
-    handler it added before. In a torchrun process other than rank 0 only warnings and errors are
+    """Send the `haris` loggers' records at `level` and above to stderr, and there only. Calling it again
+    replaces the handler it added before. In a torchrun process other than rank 0 only warnings and errors are
     written, so an INFO line appears once, not once per process. `terminal` (default: whether stderr
     is one) picks the format."""
     logger = logging.getLogger(HARIS)
@@ -59,6 +59,7 @@ def configure_logging(level: int = logging.INFO, terminal: bool | None = None) -
     terminal = stderr_is_terminal() if terminal is None else terminal
     handler.setFormatter(TerminalFormatter() if terminal else logging.Formatter(TIMESTAMPED))
     logger.addHandler(handler)
+    logger.propagate = False  # a root handler some library adds (logging.basicConfig) would write each line twice
     if os.environ.get("RANK", "0") != "0":
         level = max(level, logging.WARNING)
     logger.setLevel(level)

@@ -55,12 +55,14 @@ class Progress(Generic[Item]):
     def _with_lines(self) -> Iterator[Item]:
         started, done = time.monotonic(), 0
         every = max(1, math.ceil(self.total / LINES_PER_LOOP)) if self.total else None
-        for item in self.items:
-            yield item
-            done += 1
-            if every and done % every == 0 and done != self.total:
-                self._log_line(done, started)
-        self._log_line(done, started)
+        try:
+            for item in self.items:
+                yield item
+                done += 1
+                if every and done % every == 0 and done != self.total:
+                    self._log_line(done, started)
+        finally:  # also where the loop stopped early (a time limit, an error)
+            self._log_line(done, started)
 
     def _log_line(self, done: int, started: float) -> None:
         count = f"{done}/{self.total} {self.unit} ({100 * done / self.total:.0f}%)" if self.total else f"{done} {self.unit}"

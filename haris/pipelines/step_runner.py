@@ -38,6 +38,7 @@ class StepRunner:
         marker = self.markers / f"{name}.json"
         recorded = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
         same_inputs = recorded.get("inputs_sha256") == key
+        log.debug("%s: inputs %s (key %s), recorded %s", what, inputs, key[:12], recorded.get("inputs_sha256", "nothing")[:12])
         if same_inputs and recorded.get("finished"):
             log.info("%s: done already (%.0f s), skipped", what, recorded["seconds"])
             return {**recorded["summary"], "seconds": recorded["seconds"]}

@@ -11,6 +11,7 @@ byte-identical for a seed whatever the number of worker processes.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import pickle
 from pathlib import Path
@@ -23,6 +24,7 @@ from haris.data.synthetic.vocabulary import SHAPES
 from haris.errors import ConfigError
 from haris.progress import Progress
 
+log = logging.getLogger(__name__)
 SPLITS = {"train": 0.8, "val": 0.1, "testA": 0.05, "testB": 0.05}  # fractions of the images
 
 
@@ -58,6 +60,7 @@ def write_synthetic_dataset(
 
 
 def _run(jobs: list[tuple], workers: int, progress: bool) -> list[dict]:
+    log.debug("synthetic images: %d to draw in %d process(es)", len(jobs), workers)
     if workers == 1:
         return [_make_image(job) for job in Progress(jobs, "synthetic images", unit="img", enabled=progress)]
     # fork, where there is one: spawn re-imports the caller's main module in each worker, which fails
