@@ -57,8 +57,8 @@ class Progress(Generic[Item]):
         every = max(1, math.ceil(self.total / LINES_PER_LOOP)) if self.total else None
         try:
             for item in self.items:
+                done += 1  # handed out: a loop that stops after an item has still done it
                 yield item
-                done += 1
                 if every and done % every == 0 and done != self.total:
                     self._log_line(done, started)
         finally:  # also where the loop stopped early (a time limit, an error)

@@ -105,3 +105,11 @@ def test_ranks_other_than_0_log_warnings_only(monkeypatch, capsys):
     logging.getLogger("haris.train").info("epoch 1")
     logging.getLogger("haris.train").warning("slow disk")
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_loop_stopped_early_logs_how_far_it_got(caplog):
+    caplog.set_level(logging.INFO, logger="haris")
+    for step in Progress(range(100), "epoch 2/3", unit="batch"):
+        if step == 2:  # a time limit after the third batch
+            break
+    assert caplog.messages[-1].startswith("epoch 2/3: 3/100 batch (3%), ")
