@@ -18,6 +18,7 @@ header still hits the cache where it lands).
 # No `from __future__ import annotations` here: Serve pickles the deployment class by value, and in
 # the replica FastAPI must resolve the routes' annotations (Request) as objects, not as names.
 import asyncio
+import logging
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -31,6 +32,7 @@ from haris import __version__
 from haris.errors import HarisError
 from haris.log_output import configure_logging
 from haris.runtime.answer_json import encode_answer
+from haris.runtime.engine_choice import choice_line
 from haris.runtime.predictor_factory import open_predictor
 from haris.serve.bad_request import BadRequest
 from haris.serve.request_limits import RequestLimits
@@ -38,6 +40,7 @@ from haris.serve.request_reading import SEGMENT_BODY, segment_inputs
 from haris.serve.request_validation import apply_pixel_limit, checked_expressions, decoded_image
 from haris.serve.service_status import deployment_states, unready_summary
 
+log = logging.getLogger(__name__)
 api = FastAPI(title="HARIS segmentation service", version=__version__, description="Masks of what referring expressions name in an image.")
 
 
@@ -76,6 +79,7 @@ class Segmenter:
         self._batched.set_batch_wait_timeout_s(batch["wait_s"])
         runtime = ray.get_runtime_context()  # the actor's name finds it: ray.get_actor(name, namespace="serve")
         self.headers = {"X-Haris-Replica": runtime.get_actor_name(), "X-Haris-Node": runtime.get_node_id()}
+        log.info("%s: %s", runtime.get_actor_name(), choice_line(self.predictor.description))  # nodes may choose differently
 
     @api.post("/v1/segment", openapi_extra=SEGMENT_BODY, summary="Masks (COCO RLE), boxes and scores, one per expression, in order")
     async def segment(self, request: Request) -> JSONResponse:

@@ -1,6 +1,10 @@
 """Ray workers started from a source checkout import the haris of the process that starts Ray (the
 installed package, with its compiled kernels), not the checkout's bare `haris/` folder: Ray puts its
-driver's working folder first on every worker's path, so `start_ray` starts it from haris_root()."""
+driver's working folder first on every worker's path, so `start_ray` starts it from haris_root().
+
+A plain Ray task, about 15 s alone; in the `serve` group all the same, where Ray starts without the
+parallel fast suite beside it (under that load, on 2 cores, Ray's fixed 30 s wait for its node ran out).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from haris.install_location import haris_root
 ray = pytest.importorskip("ray")
 
 CHECKOUT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.serve
 
 
 def test_a_ray_worker_started_in_the_checkout_imports_this_processs_haris(monkeypatch):
