@@ -1,13 +1,16 @@
 """Starting and stopping `haris serve`: Ray (started here, or an existing cluster), Serve, the app.
 
 `run_service` is the command: it starts the service, waits until every replica answers, prints the
-URL and serves until Ctrl-C or SIGTERM. Started here, Ray and Serve stop with it; attached to a
-cluster (`address`), only the application is deleted and the cluster keeps running.
+URLs (the API, the metrics) and serves until Ctrl-C or SIGTERM. Then it drains: the application is
+deleted, which makes each replica finish the requests it holds (Serve's graceful shutdown, bounded
+by the time limit) while readiness answers 503 and no new request reaches a replica; only then do
+Serve and Ray stop. Attached to a cluster (`address`), the cluster keeps running.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -19,7 +22,10 @@ from typing import Any
 
 from haris.errors import HarisError
 from haris.runtime.engine_choice import choice_line
+from haris.serve.api_keys import is_loopback, service_keys
 from haris.serve.service_settings import APP_NAME, ServiceSettings
+
+logger = logging.getLogger(__name__)
 
 # Ray Serve's request path set for a replica that batches (it raised the service's throughput:
 # docs/serving.md, One machine): gRPC from the proxy to the replicas, user code and the
@@ -44,8 +50,10 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
     import ray
     from ray import serve
 
-    from haris.serve.service_app import build_app
+    from haris.serve.service_app import segmenter_app
 
+    if settings.address is None:  # on a cluster, the bundle is where the replicas run, maybe not here
+        settings.check_bundle()
     if not ray.is_initialized():
         if not settings.address:
             tune_serve_environment(os.environ)
@@ -56,7 +64,7 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
         proxy_location="EveryNode" if settings.proxy_on_every_node else "HeadOnly",
     )
     try:
-        serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
+        serve.run(segmenter_app(settings), name=APP_NAME, route_prefix="/")
         wait_until_healthy(settings.url, timeout_s)
     except BaseException:
         stop_service(settings)
@@ -72,28 +80,35 @@ def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
 
 
 def stop_service(settings: ServiceSettings) -> None:
+    """Drain, then stop: deleting the application first lets every replica finish what it holds."""
     import ray
     from ray import serve
 
     if not ray.is_initialized():
         return
-    if settings.address:
-        serve.delete(APP_NAME)  # the cluster and its other applications stay
-    else:
-        serve.shutdown()
-    ray.shutdown()
+    try:
+        serve.delete(APP_NAME)  # blocks until the replicas drained; the cluster and its other applications stay
+    finally:
+        if not settings.address:
+            serve.shutdown()
+        ray.shutdown()
 
 
 def run_service(settings: ServiceSettings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop what was started."""
     stop = threading.Event()
     original = signal.getsignal(signal.SIGTERM)
+    keys = service_keys(settings.api_key_file, os.environ)
+    if not keys and not is_loopback(settings.host):
+        logger.warning("serving on %s without API keys: anyone who reaches the port may use it (--api-key-file or HARIS_API_KEYS)", settings.host)
     try:
         url = start_service(settings)
         # Installed after ray.init, whose own SIGTERM handler would abort the process before cleaning up.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); Ctrl-C stops", flush=True)
-        print(f"haris serve: {choice_line(model_description(url))}", flush=True)
+        print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); Ctrl-C or SIGTERM drains and stops", flush=True)
+        print(f"haris serve: metrics at {url}/metrics; probes {url}/v1/health/live and {url}/v1/health/ready", flush=True)
+        print(f"haris serve: {'API keys required' if keys else 'no API key required'}", flush=True)
+        print(f"haris serve: {choice_line(model_description(url, sorted(keys)[0] if keys else None))}", flush=True)
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
@@ -103,9 +118,10 @@ def run_service(settings: ServiceSettings) -> None:
         signal.signal(signal.SIGTERM, original)
 
 
-def model_description(url: str) -> dict[str, Any]:
+def model_description(url: str, api_key: str | None = None) -> dict[str, Any]:
     """What a replica of the service at `url` runs (GET /v1/model), with the engine it chose."""
-    with urllib.request.urlopen(f"{url}/v1/model", timeout=10) as response:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/v1/model", headers=headers), timeout=10) as response:
         return json.loads(response.read())["model"]
 
 
