@@ -27,11 +27,15 @@ class RequestGate:
         self.max_queued = max_queued
         self.timeout_s = timeout_s
         self.held = 0
+        self.stopping = False  # set when the service drains: every new request is refused, those held finish
 
     async def run(self, work: Callable[[], Awaitable[Answer]], client_timeout: str | None = None) -> Answer:
-        """`work()`'s answer, or BadRequest 503 (queue full) or 504 (over the time limit, or over
+        """`work()`'s answer, or BadRequest 503 (queue full, or stopping) or 504 (over the time limit, or over
         `client_timeout`, the TIMEOUT_HEADER's value, when shorter)."""
         timeout_s = min(self.timeout_s, _seconds(client_timeout))
+        if self.stopping:
+            message = "the service is stopping: it takes no new request; send it to another instance"
+            raise BadRequest(message, 503, {"Retry-After": str(RETRY_AFTER_S)})
         if self.held >= self.max_queued:
             message = f"the service is busy: this replica holds {self.held} requests, its limit; retry after {RETRY_AFTER_S} s"
             raise BadRequest(message, 503, {"Retry-After": str(RETRY_AFTER_S)})

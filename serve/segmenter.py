@@ -14,14 +14,14 @@ before it reads the body, so the image's hash comes in a header (SegmentClient s
 deployment's router hashes it onto one replica (service_app.py): requests for an image go where it
 was encoded, whose Predictor cache holds its features.
 
-Every answer is JSON (error_answers.py); each replica reports its metrics to the MetricsHub
-(metrics_hub.py), and any replica serves them all at /metrics.
+Every answer is JSON (error_answers.py); each replica reports its metrics and queue to the
+ServiceHub (service_hub.py), whose answer tells it when the service drains; any replica serves
+every replica's metrics at /metrics.
 """
 
 # No `from __future__ import annotations` here: Serve pickles the deployment class by value, and in
 # the replica FastAPI must resolve the routes' annotations (Request) as objects, not as names.
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,11 +41,11 @@ from haris.runtime.stage_clock import StageTimer
 from haris.serve.api_keys import key_allowed
 from haris.serve.bad_request import BadRequest
 from haris.serve.error_answers import install_error_answers, json_answer
-from haris.serve.metrics_hub import REPORT_PERIOD_S
 from haris.serve.request_gate import TIMEOUT_HEADER, RequestGate
 from haris.serve.request_limits import RequestLimits
 from haris.serve.request_reading import SEGMENT_BODY, segment_inputs
 from haris.serve.request_validation import apply_pixel_limit, checked_expressions, decoded_image
+from haris.serve.service_hub import DRAIN_REPORT_PERIOD_S, REPORT_PERIOD_S
 from haris.serve.service_status import service_health
 
 logger = logging.getLogger(__name__)
@@ -72,10 +72,10 @@ class Segmenter:
         batch: dict[str, Any],
         limits: RequestLimits,
         admission: dict[str, Any],
-        metrics_hub: Any,
+        service_hub: Any,
     ) -> None:
         """`admission`: the API keys (empty: open), `max_queued` and `timeout_s` of each request;
-        `metrics_hub`: the MetricsHub's handle."""
+        `service_hub`: the ServiceHub's handle."""
         from haris.serve.service_metrics import ReplicaMetrics  # prometheus_client: only in a replica
 
         apply_pixel_limit(limits)  # this replica's process decodes the requests' images
@@ -90,8 +90,8 @@ class Segmenter:
         runtime = ray.get_runtime_context()  # the actor's name finds it: ray.get_actor(name, namespace="serve")
         self.headers = {"X-Haris-Replica": runtime.get_actor_name(), "X-Haris-Node": runtime.get_node_id()}
         self.metrics = ReplicaMetrics(lambda: self.predictor.cache, lambda: self.gate.held)
-        self.hub = metrics_hub
-        self._reporting = asyncio.get_running_loop().create_task(self._report_metrics(serve.get_replica_context().replica_id.unique_id))
+        self.hub = service_hub
+        self._reporting = asyncio.get_running_loop().create_task(self._report(serve.get_replica_context().replica_id.unique_id))
 
     @api.post("/v1/segment", openapi_extra=SEGMENT_BODY, summary="Masks (COCO RLE), boxes and scores, one per expression, in order")
     async def segment(self, request: Request) -> JSONResponse:
@@ -112,7 +112,9 @@ class Segmenter:
     @api.get("/v1/health/ready", summary="Readiness: 200 while every replica can segment and the service is not stopping, else 503")
     async def ready(self) -> JSONResponse:
         body, ready = await asyncio.to_thread(service_health, True)
-        return JSONResponse(body, status_code=200 if ready else 503)
+        if self.gate.stopping:
+            body |= {"status": "stopping", "error": "the service is stopping: it finishes the requests it holds and takes no more"}
+        return JSONResponse(body, status_code=200 if ready and not self.gate.stopping else 503)
 
     @api.get("/v1/health/live", summary="Liveness: 200 while the replica's process answers")
     async def live(self) -> JSONResponse:
@@ -170,12 +172,15 @@ class Segmenter:
                 return [error]
         return [self._predict([item], timer)[0] for item in items]
 
-    async def _report_metrics(self, replica: str) -> None:
-        """Send this replica's metrics to the hub every REPORT_PERIOD_S, for as long as the replica lives."""
+    async def _report(self, replica: str) -> None:
+        """Send this replica's metrics and queue to the hub every REPORT_PERIOD_S, for as long as the
+        replica lives; the hub's answer says whether the service is stopping (the drain)."""
         while True:
-            with contextlib.suppress(Exception):  # a hub restarting: the next report gets through
-                await self.hub.report.remote(replica, self.metrics.snapshot())
-            await asyncio.sleep(REPORT_PERIOD_S)
+            try:
+                self.gate.stopping = await self.hub.report.remote(replica, self.metrics.snapshot(), self.gate.held) or self.gate.stopping
+            except Exception:  # a hub restarting: the next report gets through
+                logger.warning("replica %s could not report to the service hub", replica, exc_info=True)
+            await asyncio.sleep(DRAIN_REPORT_PERIOD_S if self.gate.stopping else REPORT_PERIOD_S)
 
     def __del__(self) -> None:
         predictor = getattr(self, "predictor", None)

@@ -1,5 +1,5 @@
 """The Ray Serve application of `haris serve`: N Segmenter replicas, each its own HTTP front, and
-the MetricsHub that gathers their metrics.
+the ServiceHub that gathers their metrics.
 
 `build_app` is the application builder for Ray Serve's own tooling: `serve run
 haris.serve.service_app:build_app bundle=/srv/bundles/tiny replicas=2`, or a config file's
@@ -18,8 +18,8 @@ from ray.serve import Application
 from ray.serve.config import RequestRouterConfig
 
 from haris.serve.api_keys import service_keys
-from haris.serve.metrics_hub import MetricsHub
 from haris.serve.segmenter import Segmenter
+from haris.serve.service_hub import ServiceHub
 from haris.serve.service_settings import ServiceSettings
 
 IMAGE_ROUTER = "ray.serve.experimental.consistent_hash_router.ConsistentHashRouter"
@@ -55,5 +55,5 @@ def segmenter_app(settings: ServiceSettings) -> Application:
         {"max_requests": settings.max_batch_requests, "wait_s": settings.batch_wait_s},
         settings.limits,
         admission,
-        MetricsHub.bind(),
+        ServiceHub.bind(),
     )

@@ -3,7 +3,7 @@
 Requests by route and status, their end-to-end seconds (arrival at the replica to answer), the
 seconds of each pipeline stage per batch (the Predictor's StageTimer), the batch sizes, the
 feature cache's hits and misses (the Predictor's own counters) and the requests the replica holds
-(its queue, serve/request_gate.py). `snapshot()` is what the replica reports to the MetricsHub,
+(its queue, serve/request_gate.py). `snapshot()` is what the replica reports to the ServiceHub,
 which serves every replica's metrics together at `/metrics`.
 """
 

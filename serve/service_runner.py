@@ -1,10 +1,10 @@
 """Starting and stopping `haris serve`: Ray (started here, or an existing cluster), Serve, the app.
 
 `run_service` is the command: it starts the service, waits until every replica answers, prints the
-URLs (the API, the metrics) and serves until Ctrl-C or SIGTERM. Then it drains: the application is
-deleted, which makes each replica finish the requests it holds (Serve's graceful shutdown, bounded
-by the time limit) while readiness answers 503 and no new request reaches a replica; only then do
-Serve and Ray stop. Attached to a cluster (`address`), the cluster keeps running.
+URLs (the API, the metrics) and serves until Ctrl-C or SIGTERM. Then it drains: every replica
+refuses new requests (503, and readiness 503) and finishes those it holds, bounded by the time
+limit; only then is the application deleted and, started here, Serve and Ray stopped. Attached to
+a cluster (`address`), the cluster keeps running.
 """
 
 from __future__ import annotations
@@ -80,18 +80,41 @@ def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
 
 
 def stop_service(settings: ServiceSettings) -> None:
-    """Drain, then stop: deleting the application first lets every replica finish what it holds."""
+    """Drain (drain_service), then delete the application and, started here, stop Serve and Ray."""
     import ray
     from ray import serve
 
     if not ray.is_initialized():
         return
     try:
-        serve.delete(APP_NAME)  # blocks until the replicas drained; the cluster and its other applications stay
+        drain_service(settings.request_timeout_s + 5)
+        serve.delete(APP_NAME)  # the cluster and its other applications stay
     finally:
         if not settings.address:
             serve.shutdown()
         ray.shutdown()
+
+
+def drain_service(timeout_s: float) -> bool:
+    """Tell every replica to refuse new requests (503, readiness 503) and wait until none holds a
+    request, at most `timeout_s`; whether they all drained (False also when the application is gone)."""
+    from ray import serve
+
+    from haris.serve.service_hub import HUB_NAME
+
+    deadline = time.monotonic() + timeout_s
+    try:
+        hub = serve.get_deployment_handle(HUB_NAME, APP_NAME)
+        hub.begin_drain.remote().result(timeout_s=timeout_s)
+        while time.monotonic() < deadline:
+            if hub.drained.remote().result(timeout_s=timeout_s):
+                return True
+            time.sleep(0.1)
+    except Exception:  # no application (it failed to start), or its hub gone: nothing left to drain
+        logger.warning("the service could not be drained before it stopped", exc_info=True)
+        return False
+    logger.warning("the replicas still held requests after %.0f s of draining; stopping anyway", timeout_s)
+    return False
 
 
 def run_service(settings: ServiceSettings) -> None:

@@ -236,7 +236,7 @@ SERVING_FILES = {
     "serve/service_runner.py",
     "serve/request_reading.py",
     "serve/error_answers.py",
-    "serve/metrics_hub.py",
+    "serve/service_hub.py",
     "serve/service_config.py",
     "benchmarks/serve_load.py",
 }

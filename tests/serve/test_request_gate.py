@@ -41,3 +41,11 @@ def test_a_request_over_its_time_limit_gets_504_the_shorter_of_the_services_and_
 
     late = asyncio.run(scenario())
     assert late.status == 504 and f"time limit of {waited:g} s" in late.message
+
+
+def test_a_stopping_replica_refuses_every_new_request_with_503():
+    gate = RequestGate(max_queued=4, timeout_s=10)
+    gate.stopping = True
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(gate.run(lambda: asyncio.sleep(0)))
+    assert refused.value.status == 503 and "stopping" in refused.value.message and refused.value.headers == {"Retry-After": "1"}

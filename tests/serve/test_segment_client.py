@@ -91,7 +91,7 @@ def test_the_api_key_goes_in_every_request_as_a_bearer_token():
         client.segment(b"png", ["x"])
         client.model()
     assert [headers["Authorization"] for headers in server.headers] == ["Bearer k-123", "Bearer k-123"]
-    with ScriptedServer([(401, {"error": "no API key: send the header"}, {"WWW-Authenticate": "Bearer"})]) as server:
-        with pytest.raises(ServiceError, match="no API key") as refused:
-            SegmentClient(server.url, retry_wait_s=0).segment(b"png", ["x"])
+    refusal = (401, {"error": "no API key: send the header"}, {"WWW-Authenticate": "Bearer"})
+    with ScriptedServer([refusal]) as server, pytest.raises(ServiceError, match="no API key") as refused:
+        SegmentClient(server.url, retry_wait_s=0).segment(b"png", ["x"])
     assert refused.value.status == 401 and len(server.received) == 1 and "Authorization" not in server.headers[0]

@@ -1,12 +1,13 @@
-"""The metrics of replicas, merged by the MetricsHub into one Prometheus text (no Ray started):
-every family once, every sample labelled with its replica, the feature cache and queue read live."""
+"""The ServiceHub without Ray: the replicas' metrics merged into one Prometheus text (every family
+once, every sample labelled with its replica, the feature cache and queue read live), and the
+drain's signal and its end."""
 
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from haris.runtime.feature_cache import FeatureCache
-from haris.serve.metrics_hub import MetricsHub
+from haris.serve.service_hub import ServiceHub
 from haris.serve.service_metrics import ReplicaMetrics
 
 
@@ -21,9 +22,9 @@ def _replica(hits: int, queued: int, statuses: list[int]) -> ReplicaMetrics:
 
 
 def test_the_hub_serves_every_replicas_metrics_labelled_with_its_replica():
-    hub = MetricsHub.func_or_class()
-    hub.report("a", _replica(hits=5, queued=2, statuses=[200, 200, 503]).snapshot())
-    hub.report("b", _replica(hits=1, queued=0, statuses=[401]).snapshot())
+    hub = ServiceHub.func_or_class()
+    hub.report("a", _replica(hits=5, queued=2, statuses=[200, 200, 503]).snapshot(), 2)
+    hub.report("b", _replica(hits=1, queued=0, statuses=[401]).snapshot(), 0)
     families = {family.name: family for family in text_string_to_metric_families(hub.exposition().decode())}
     assert {"haris_requests", "haris_request_seconds", "haris_stage_seconds", "haris_batch_size", "haris_queue_length"} <= set(families)
     assert {"haris_feature_cache_hits", "haris_feature_cache_misses"} <= set(families)
@@ -34,3 +35,13 @@ def test_the_hub_serves_every_replicas_metrics_labelled_with_its_replica():
     assert {s.labels["replica"]: s.value for s in families["haris_queue_length"].samples} == {"a": 2, "b": 0}
     stages = {s.labels["stage"] for s in families["haris_stage_seconds"].samples if s.name == "haris_stage_seconds_count"}
     assert stages == {"image_encoder", "decoder"}  # a stage that did not run is no observation
+
+
+def test_the_drain_is_told_to_every_reporting_replica_and_ends_when_none_holds_a_request():
+    hub = ServiceHub.func_or_class()
+    assert hub.report("a", [], 3) is False and hub.report("b", [], 0) is False and not hub.drained()
+    hub.begin_drain()
+    assert not hub.drained()  # nobody has reported since
+    assert hub.report("a", [], 1) is True and hub.report("b", [], 0) is True and not hub.drained()
+    hub.report("a", [], 0)
+    assert hub.drained()
