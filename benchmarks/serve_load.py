@@ -45,13 +45,18 @@ def run_serve_load(
     replicas: int = 2,
     expressions: int = 2,
     port: int = 8431,
+    max_queued_requests: int = 32,
 ) -> dict[str, Any]:
-    """Measure, write `serve_load.json` and `serve_load.md` under `out`, return the report."""
+    """Measure, write `serve_load.json` and `serve_load.md` under `out`, return the report;
+    `max_queued_requests`: each replica's bound (past it, 503)."""
     cpus = os.cpu_count() or 1
     bodies = _request_bodies(bundle, expressions, count=4000)
     report: dict[str, Any] = {"machine": describe_machine(cpus), "bundle": str(bundle), "seconds": seconds, "replicas": replicas}
+    report["max_queued_requests"] = max_queued_requests
     report["in_process"] = _in_process_throughput(bundle, bodies, cpus, seconds)
-    settings = ServiceSettings(str(bundle), replicas=replicas, num_cpus=cpus / replicas, port=port, limits=RequestLimits())
+    settings = ServiceSettings(
+        str(bundle), replicas=replicas, num_cpus=cpus / replicas, port=port, limits=RequestLimits(), max_queued_requests=max_queued_requests
+    )
     start = time.perf_counter()
     url = start_service(settings, {"num_cpus": cpus, "log_to_driver": False})
     report["start_s"] = round(time.perf_counter() - start, 1)
@@ -213,7 +218,8 @@ def serve_load_markdown(report: dict[str, Any]) -> str:
     machine, baseline, kill = report["machine"], report["in_process"], report["replica_kill"]
     flags = " ".join(machine.get("cpu_flags", []))
     lines = [
-        f"CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores; {flags}); {report['replicas']} replicas; "
+        f"CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores; {flags}); {report['replicas']} replicas, "
+        f"each holding at most {report.get('max_queued_requests', '-')} requests; "
         f"{report['seconds']} s per level; every request a new image; service up in {report['start_s']} s",
         "",
         "| clients | requests/s (200) | of in-process | p50 ms | p99 ms | lost | retries | answers by status |",

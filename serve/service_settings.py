@@ -69,7 +69,8 @@ class ServiceSettings:
         unknown = sorted(set(args) - known)
         if unknown or "bundle" not in args:
             raise HarisError(f"application args: unknown {unknown} or no bundle; known: {', '.join(sorted(known))}")
-        values = dict(args)
+        types = {item.name: str(item.type).split("|")[0].strip() for item in fields(cls)}
+        values = {name: _typed(value, types[name]) for name, value in args.items()}
         if isinstance(values.get("limits"), dict):
             values["limits"] = RequestLimits(**values["limits"])
         return cls(**values)
@@ -86,6 +87,18 @@ class ServiceSettings:
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+def _typed(value: Any, kind: str) -> Any:
+    """A builder arg as its field's type: `serve run MODULE:build_app replicas=2` passes strings."""
+    if not isinstance(value, str) or kind not in ("int", "float", "bool"):
+        return value
+    if kind == "bool":
+        return value.strip().lower() in ("1", "true", "yes")
+    try:
+        return int(value) if kind == "int" else float(value)
+    except ValueError:
+        raise HarisError(f"application arg {value!r}: expected {kind}") from None
 
 
 def _check_bundle(bundle: str, backend: str, precision: str | None, device: str | None) -> None:

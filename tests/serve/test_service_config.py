@@ -42,6 +42,11 @@ def test_the_builder_takes_serves_args_dict_and_refuses_unknown_ones(tiny_bundle
     with pytest.raises(HarisError, match="unknown \\['port'\\]"):
         build_app({"bundle": str(tiny_bundle), "port": 8000})
     assert ServiceSettings.from_args(ServiceSettings(str(tiny_bundle), replicas=2).to_args()) == ServiceSettings(str(tiny_bundle), replicas=2)
+    # `serve run haris.serve.service_app:build_app bundle=... replicas=2 ...` passes every value as a string
+    typed = ServiceSettings.from_args({"bundle": "b", "replicas": "2", "num_cpus": "1.5", "threads": "3", "request_timeout_s": "9"})
+    assert (typed.replicas, typed.num_cpus, typed.threads, typed.request_timeout_s) == (2, 1.5, 3, 9.0)
+    with pytest.raises(HarisError, match="'two': expected int"):
+        ServiceSettings.from_args({"bundle": "b", "replicas": "two"})
 
 
 def test_a_folder_that_is_no_bundle_is_refused_before_any_config_is_written(tmp_path):
