@@ -46,7 +46,7 @@ from haris.serve.request_limits import RequestLimits
 from haris.serve.request_reading import SEGMENT_BODY, segment_inputs
 from haris.serve.request_validation import apply_pixel_limit, checked_expressions, decoded_image
 from haris.serve.service_hub import DRAIN_REPORT_PERIOD_S, REPORT_PERIOD_S
-from haris.serve.service_status import service_health
+from haris.serve.service_status import STOPPING, service_health
 
 logger = logging.getLogger(__name__)
 api = FastAPI(title="HARIS segmentation service", version=__version__, description="Masks of what referring expressions name in an image.")
@@ -91,6 +91,7 @@ class Segmenter:
         self.headers = {"X-Haris-Replica": runtime.get_actor_name(), "X-Haris-Node": runtime.get_node_id()}
         self.metrics = ReplicaMetrics(lambda: self.predictor.cache, lambda: self.gate.held)
         self.hub = service_hub
+        # Held here: the event loop keeps only a weak reference to a task.
         self._reporting = asyncio.get_running_loop().create_task(self._report(serve.get_replica_context().replica_id.unique_id))
 
     @api.post("/v1/segment", openapi_extra=SEGMENT_BODY, summary="Masks (COCO RLE), boxes and scores, one per expression, in order")
@@ -113,7 +114,7 @@ class Segmenter:
     async def ready(self) -> JSONResponse:
         body, ready = await asyncio.to_thread(service_health, True)
         if self.gate.stopping:
-            body |= {"status": "stopping", "error": "the service is stopping: it finishes the requests it holds and takes no more"}
+            body |= {"status": "stopping", "error": STOPPING}
         return JSONResponse(body, status_code=200 if ready and not self.gate.stopping else 503)
 
     @api.get("/v1/health/live", summary="Liveness: 200 while the replica's process answers")

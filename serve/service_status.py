@@ -7,6 +7,8 @@ from typing import Any
 
 from ray import serve
 
+STOPPING = "the service is stopping: it finishes the requests it holds and takes no more"
+
 
 def service_health(readiness: bool) -> tuple[dict[str, Any], bool]:
     """(the body, whether healthy): every deployment HEALTHY; for `readiness`, also the application
@@ -16,7 +18,7 @@ def service_health(readiness: bool) -> tuple[dict[str, Any], bool]:
     problems = [unready_summary(deployments)] if any(state["status"] != "HEALTHY" for state in deployments.values()) else []
     stopping = readiness and _name(application.status) == "DELETING"
     if stopping:
-        problems.insert(0, "the service is stopping: it finishes the requests it holds and takes no more")
+        problems.insert(0, STOPPING)
     body: dict[str, Any] = {"status": "stopping" if stopping else "starting" if problems else "ok", "deployments": deployments}
     if problems:
         body["error"] = f"not ready: {'; '.join(problems)}" if stopping else f"not every replica is running yet: {problems[0]}"
