@@ -9,6 +9,7 @@ a cluster (`address`), the cluster keeps running.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -82,38 +83,44 @@ def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
 def stop_service(settings: ServiceSettings) -> None:
     """Drain (drain_service), then delete the application and, started here, stop Serve and Ray."""
     import ray
-    from ray import serve
 
     if not ray.is_initialized():
         return
     try:
-        drain_service(settings.request_timeout_s + 5)
-        serve.delete(APP_NAME)  # the cluster and its other applications stay
+        # One event loop for all of it: with SERVE_ENVIRONMENT's router on the caller's loop, the
+        # hub's handle needs one, and Serve's shutdown closes that handle on it.
+        asyncio.run(_drain_and_stop(settings))
     finally:
-        if not settings.address:
-            serve.shutdown()
         ray.shutdown()
 
 
-def drain_service(timeout_s: float) -> bool:
+async def _drain_and_stop(settings: ServiceSettings) -> None:
+    from ray import serve
+
+    await drain_service(settings.request_timeout_s + 5)
+    serve.delete(APP_NAME)  # the cluster and its other applications stay
+    if not settings.address:
+        await serve.shutdown_async()
+
+
+async def drain_service(timeout_s: float) -> bool:
     """Tell every replica to refuse new requests (503, readiness 503) and wait until none holds a
     request, at most `timeout_s`; whether they all drained (False also when the application is gone)."""
     from ray import serve
 
     from haris.serve.service_hub import HUB_NAME
 
-    deadline = time.monotonic() + timeout_s
     try:
         hub = serve.get_deployment_handle(HUB_NAME, APP_NAME)
-        hub.begin_drain.remote().result(timeout_s=timeout_s)
-        while time.monotonic() < deadline:
-            if hub.drained.remote().result(timeout_s=timeout_s):
-                return True
-            time.sleep(0.1)
+        async with asyncio.timeout(timeout_s):
+            await hub.begin_drain.remote()
+            while not await hub.drained.remote():
+                await asyncio.sleep(0.1)
+        return True
+    except TimeoutError:
+        logger.warning("the replicas still held requests after %.0f s of draining; stopping anyway", timeout_s)
     except Exception:  # no application (it failed to start), or its hub gone: nothing left to drain
         logger.warning("the service could not be drained before it stopped", exc_info=True)
-        return False
-    logger.warning("the replicas still held requests after %.0f s of draining; stopping anyway", timeout_s)
     return False
 
 
