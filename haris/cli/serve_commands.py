@@ -69,11 +69,11 @@ def _run_serve(args: argparse.Namespace) -> None:
         max_queued_requests=args.max_queued_requests,
         request_timeout_s=args.request_timeout_s,
     )
+    if settings.address is None:  # refused here, before Ray starts (on a cluster the bundle is on the nodes)
+        settings.check_bundle()
     if args.write_config:
         from haris.serve.service_config import write_serve_config
 
-        if settings.address is None:
-            settings.check_bundle()
         print(f"wrote {write_serve_config(settings, args.write_config)}: `serve run {args.write_config}` starts the service")
         return
     run_service(settings)
