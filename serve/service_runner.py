@@ -135,7 +135,7 @@ def run_service(settings: ServiceSettings) -> None:
         url = start_service(settings)
         # Installed after ray.init, whose own SIGTERM handler would abort the process before cleaning up.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); SIGTERM to this process drains, then stops it (Ctrl-C too)", flush=True)
+        print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); SIGTERM to this process drains and stops it; Ctrl-C stops it", flush=True)
         print(f"haris serve: metrics at {url}/metrics; probes {url}/v1/health/live and {url}/v1/health/ready", flush=True)
         print(f"haris serve: {'API keys required' if keys else 'no API key required'}", flush=True)
         print(f"haris serve: {choice_line(model_description(url, sorted(keys)[0] if keys else None))}", flush=True)
