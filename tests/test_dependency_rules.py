@@ -235,6 +235,9 @@ SERVING_FILES = {
     "serve/service_app.py",
     "serve/service_runner.py",
     "serve/request_reading.py",
+    "serve/error_answers.py",
+    "serve/service_hub.py",
+    "serve/service_config.py",
     "benchmarks/serve_load.py",
 }
 
@@ -248,7 +251,7 @@ def test_only_the_serving_modules_import_ray_or_fastapi():
 
 
 # The service's client side: what a machine without the `serve` extra (or a model) imports to ask a service.
-CLIENT_MODULES = ["haris.serve.segment_client", "haris.serve.remote_predictor"]
+CLIENT_MODULES = ["haris.serve.segment_client", "haris.serve.remote_predictor", "haris.serve.api_keys"]
 
 
 @pytest.mark.parametrize("module", ["haris.cli", "haris.serve", *CLIENT_MODULES, "haris.serve.request_validation"])
