@@ -49,3 +49,8 @@ def test_data_synth_refuses_fewer_images_than_splits(tmp_path, capsys):
 def test_a_command_group_alone_prints_the_help_and_fails(argv, capsys):
     assert main(argv) == 2
     assert "usage: haris" in capsys.readouterr().out
+
+
+def test_train_needs_data_and_out_unless_it_resumes(tmp_path, capsys):
+    assert main(["train", "tiny", "--out", str(tmp_path / "run")]) == 2
+    assert "haris train needs --data and --out (or --resume RUN_DIR)" in capsys.readouterr().err
