@@ -26,6 +26,7 @@ from setuptools.modified import newer_group
 
 SOURCES = Path("cpp_ops")
 HEADERS = [str(SOURCES / name) for name in ("common/row_blocks.h", "preprocess/preprocess.h", "postprocess/postprocess.h")]
+CUDA_SOURCES = [str(SOURCES / name) for name in ("preprocess/preprocess_cuda.cu", "postprocess/postprocess_cuda.cu")]
 CPU_MODULE = "haris.cpp_ops._prepost"
 CUDA_LIBRARY = "haris.cpp_ops._prepost_cuda"
 GCC_FLAGS = ["-std=c++17", "-O3", "-g0", "-ffp-contract=off", "-fvisibility=hidden", "-pthread"]
@@ -58,6 +59,13 @@ def cuda_arch_flags(nvcc: str, archs: str) -> list[str]:
     return [*flags, f"-gencode=arch=compute_{numbers[-1]},code=compute_{numbers[-1]}"]
 
 
+def nvcc_command(nvcc: str, output: str, sources: list[str]) -> list[str]:
+    """The nvcc run that builds the CUDA library (scripts/gpu_check.py reads this function too, without setuptools)."""
+    archs = cuda_arch_flags(nvcc, os.environ.get("HARIS_CUDA_ARCHS") or DEFAULT_CUDA_ARCHS)
+    flags = ["-shared", "-std=c++17", "-O3", "--fmad=false", f"--threads={os.cpu_count() or 1}", "-Xcompiler", "-fPIC,-ffp-contract=off"]
+    return [nvcc, *flags, *archs, "-o", output, *sources]
+
+
 def kernel_extensions() -> list[Extension]:
     """The optional extensions this machine can try to build."""
     extensions = []
@@ -69,8 +77,7 @@ def kernel_extensions() -> list[Extension]:
         sources = [str(SOURCES / name) for name in ("bindings.cpp", "preprocess/preprocess_cpu.cpp", "postprocess/postprocess_cpu.cpp")]
         extensions.append(Extension(CPU_MODULE, sources, include_dirs=[pybind11.get_include()], depends=HEADERS, language="c++", optional=True))
     if find_nvcc():
-        sources = [str(SOURCES / name) for name in ("preprocess/preprocess_cuda.cu", "postprocess/postprocess_cuda.cu")]
-        extensions.append(Extension(CUDA_LIBRARY, sources, depends=HEADERS, optional=True))
+        extensions.append(Extension(CUDA_LIBRARY, CUDA_SOURCES, depends=HEADERS, optional=True))
     return extensions
 
 
@@ -106,23 +113,8 @@ class BuildKernels(build_ext):
         if not self.force and not newer_group([*ext.sources, *ext.depends], str(output)):
             return
         output.parent.mkdir(parents=True, exist_ok=True)
-        nvcc = find_nvcc() or "nvcc"
         try:
-            archs = cuda_arch_flags(nvcc, os.environ.get("HARIS_CUDA_ARCHS") or DEFAULT_CUDA_ARCHS)
-            command = [
-                nvcc,
-                "-shared",
-                "-std=c++17",
-                "-O3",
-                "--fmad=false",
-                f"--threads={os.cpu_count() or 1}",
-                "-Xcompiler",
-                "-fPIC,-ffp-contract=off",
-                *archs,
-                "-o",
-                str(output),
-                *ext.sources,
-            ]
+            command = nvcc_command(find_nvcc() or "nvcc", str(output), ext.sources)
             print(" ".join(command))
             subprocess.run(command, check=True)
         except (OSError, subprocess.CalledProcessError) as error:

@@ -87,18 +87,21 @@ def tiny_checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_checkpoint, tmp_path_factory):
-    """The tiny checkpoint exported at fp32 and fp16 (about a minute on 2 cores): read-only for tests."""
-    from haris.export.bundle_export import export_bundle
+    """The tiny checkpoint exported at fp32 and fp16 (about a minute on 2 cores), by `haris export` with its
+    size options spelled out: read-only for tests."""
+    from haris.cli import main
 
-    return export_bundle(tiny_checkpoint, tmp_path_factory.mktemp("tiny") / "bundle", progress=False)
+    out = tmp_path_factory.mktemp("tiny") / "bundle"
+    assert main(["export", str(tiny_checkpoint), "--out", str(out), "--image-size", "256", "--max-images", "16", "--max-expressions", "64"]) == 0
+    return out
 
 
 @pytest.fixture(scope="session")
 def int8_bundle(tiny_bundle, tiny_checkpoint, tmp_path_factory):
     """The tiny bundle with INT8 graphs added (`haris export --add`; a copy: the tiny bundle is
     read-only for tests)."""
-    from haris.export.bundle_extension import add_precisions
-    from haris.export.int8_calibration import Int8Request
+    from haris.cli import main
 
     out = shutil.copytree(tiny_bundle, tmp_path_factory.mktemp("int8") / "bundle")
-    return add_precisions(tiny_checkpoint, out, ("int8",), int8=Int8Request(images=4), progress=False)
+    assert main(["export", str(tiny_checkpoint), "--out", str(out), "--add", "--precision", "int8", "--calibration-images", "4"]) == 0
+    return out

@@ -11,12 +11,11 @@ from graph_faults import perturbed_bundle, readers
 from tiny_models import build_tiny
 
 from haris.benchmarks.bundle_source import source_checkpoint
-from haris.benchmarks.parity_bench import run_parity
 from haris.benchmarks.parity_checks import TOLERANCES, agreement_summary, judge
 from haris.checkpoint import save_checkpoint
 from haris.checkpoint.checkpoint_io import read_checkpoint_meta
+from haris.cli import main
 from haris.cli.bench_commands import add_bench_commands
-from haris.data.dataset_source import DatasetSource
 from haris.data.synthetic.synthetic_writer import write_synthetic_dataset
 from haris.errors import HarisError
 from haris.file_digest import file_sha256
@@ -48,10 +47,14 @@ def parity_command(bundle: Path, data: Path, out: Path, *options: str) -> argpar
 
 
 def test_an_honest_bundle_passes_and_reports_every_stage(tiny_checkpoint, tiny_bundle, synthetic_data, tmp_path):
-    report = run_parity(
-        tiny_checkpoint, tiny_bundle, DatasetSource(synthetic_data, "val"), "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16", out=tmp_path, threads=1
-    )
+    data = ["--data", str(synthetic_data), "--split", "val", "--split-by", "unc", "--images", str(synthetic_data / "images"), "--skip-bad"]
+    options = ["--backends", "onnxruntime:fp32,onnxruntime:fp16,tensorrt:fp16", "--worst", "1", "--stage-samples", "1", "--reference-device", "cpu"]
+    argv = ["bench", "parity", "--checkpoint", str(tiny_checkpoint), "--bundle", str(tiny_bundle), *data, *options, "--threads", "1"]
+    assert main([*argv, "--max-expressions", "20", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "parity.json").read_text())
     assert report["passed"], report["failures"]
+    assert report["settings"]["expressions"] <= 20 and report["settings"]["stage_samples"] == 1
+    assert all(len(result["overlays"]) <= 1 for result in report["backends"].values())  # --worst 1
     assert set(report["backends"]) == {"onnxruntime:fp32", "onnxruntime:fp16"}
     assert "tensorrt:fp16" in report["skipped"]  # no GPU here, or no engines in the tiny bundle
     fp32 = report["backends"]["onnxruntime:fp32"]
@@ -59,8 +62,7 @@ def test_an_honest_bundle_passes_and_reports_every_stage(tiny_checkpoint, tiny_b
     assert set(fp32["stages"]) == {"image_encoder", "text_encoder", "fusion", "decoder"}
     assert set(fp32["stages"]["text_encoder"]) == {"word_feats", "sentence_feat", "text_mask"}
     assert report["settings"]["expressions"] == report["eager"]["metrics"]["count"] > 0
-    saved = json.loads((tmp_path / "parity.json").read_text())
-    assert saved["bundle"]["manifest_sha256"] == file_sha256(Path(tiny_bundle) / "manifest.json")
+    assert report["bundle"]["manifest_sha256"] == file_sha256(Path(tiny_bundle) / "manifest.json")
     assert "| onnxruntime:fp16 | pass |" in (tmp_path / "parity.md").read_text()
     assert (tmp_path / "mask_agreement.png").read_bytes().startswith(b"\x89PNG")
     assert len((tmp_path / "parity_expressions.jsonl").read_text().splitlines()) == report["settings"]["expressions"]
@@ -82,16 +84,17 @@ def test_localize_names_the_node_of_a_planted_fp16_fault_and_the_command_prints_
     bundle = perturbed_bundle(tiny_bundle, tmp_path / "bundle", ("fusion", "fp16"), FUSION_WEIGHT, 10.0)
     (faulty_node,) = readers(bundle / "fusion.fp16.onnx", FUSION_WEIGHT)
     out = tmp_path / "report"
-    args = parity_command(bundle, synthetic_data, out, "--backends", "onnxruntime:fp16", "--localize", "--max-expressions", "4", "--worst", "0")
-    with pytest.raises(HarisError, match="stage fusion output"):
-        args.run(args)
+    argv = ["bench", "parity", "--bundle", str(bundle), "--data", str(synthetic_data), "--threads", "1", "--out", str(out)]
+    assert main([*argv, "--backends", "onnxruntime:fp16", "--localize", "--max-expressions", "4", "--worst", "0"]) == 2
+    printed = capsys.readouterr()
+    assert "haris: error: parity failed:" in printed.err and "stage fusion output" in printed.err
     localization = json.loads((out / "parity.json").read_text())["backends"]["onnxruntime:fp16"]["localization"]
     assert set(localization) == {"fusion"}  # the other stages run on eager's inputs and stay within their bound
     divergent = localization["fusion"]["first_divergent"]
     assert (divergent["node"], divergent["op_type"], divergent["tensor"]) == (faulty_node.name, faulty_node.op_type, faulty_node.output[0])
     assert divergent["relative"] > TOLERANCES["fp16"].stage_relative
     line = f"- onnxruntime:fp16, fusion: first divergent tensor `{faulty_node.output[0]}`, written by `{faulty_node.name}` ({faulty_node.op_type})"
-    assert line in capsys.readouterr().out and line in (out / "parity.md").read_text()
+    assert line in printed.out and line in (out / "parity.md").read_text()
 
 
 def test_a_checkpoint_the_bundle_was_not_exported_from_is_refused_naming_both_hashes(tiny_bundle, tmp_path):

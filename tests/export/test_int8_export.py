@@ -17,7 +17,6 @@ from onnxruntime.quantization.calibrate import create_calibrator, load_tensors_d
 from PIL import Image
 from runtime_samples import demo_scenes
 
-from haris.benchmarks.parity_checks import TOLERANCES
 from haris.benchmarks.stage_parity import eager_stage_samples, stage_differences
 from haris.checkpoint import load_checkpoint
 from haris.cli import main
@@ -101,9 +100,15 @@ def test_float_nodes_are_chosen_by_measurement_and_the_graphs_keep_them_float(in
         assert len(in_int8) == chosen["quantized_nodes"], name
 
 
-def test_int8_stages_pass_the_parity_stage_tolerance_and_the_predictor_runs_them(int8_bundle, tiny_checkpoint):
-    """Each INT8 stage on eager's own stage inputs (scenes the calibration never saw) within the
-    parity bench's INT8 stage tolerance. End to end, the 0.98 mask-IoU bar is for a trained model
+# The worst INT8 stage output against eager FP32 on 4 demo scenes, measured on this test model (Zen 3):
+# 0.0247 of its range (image_feats_2; word_feats 0.018, vis_tokens 0.021, the others under 0.01). The
+# bound leaves 2.4x that; the parity bench's own INT8 stage bound (TOLERANCES) is looser, for any model.
+INT8_STAGE_BOUND = 0.06
+
+
+def test_int8_stages_follow_eager_within_the_measured_bound_and_the_predictor_runs_them(int8_bundle, tiny_checkpoint):
+    """Each INT8 stage on eager's own stage inputs (scenes the calibration never saw) within
+    INT8_STAGE_BOUND. End to end, the 0.98 mask-IoU bar is for a trained model
     (`haris bench parity`, docs/int8.md): this random model's logits are small differences of large
     numbers (they straddle zero by construction), so end to end its masks flip where any rounding would."""
     eager = Predictor.from_checkpoint(tiny_checkpoint)
@@ -112,7 +117,7 @@ def test_int8_stages_pass_the_parity_stage_tolerance_and_the_predictor_runs_them
     differences = stage_differences(int8.backend, eager_stage_samples(eager, [pixels for pixels, _ in scenes], [texts for _, texts in scenes]))
     for stage, tensors in differences.items():
         for name, difference in tensors.items():
-            assert difference["relative"] <= TOLERANCES["int8"].stage_relative, (stage, name, difference)
+            assert difference["relative"] <= INT8_STAGE_BOUND, (stage, name, difference)
     pixels, texts = scenes[0]
     predictions = int8.segment(pixels, texts)
     assert [p.expression for p in predictions] == texts and all(p.mask.shape == pixels.shape[:2] and p.mask.any() for p in predictions)

@@ -33,10 +33,25 @@ RTX_4090 = {"name": "NVIDIA GeForce RTX 4090", "compute_capability": "8.9"}
 TRT_SIDECAR = {**RTX_SIDECAR, "tensorrt": {"flavor": "tensorrt", "version": "10.13.0.35"}, "gpu": H100, "target": {"compute_capabilities": ["9.0"]}}
 
 
-def test_matching_engines_pass_the_sidecar_check():
-    check_engine_compatibility(RTX_SIDECAR, "1.7.1.116", RTX_4090)
-    check_engine_compatibility(RTX_SIDECAR, "1.7.1.116", {"name": "NVIDIA RTX PRO 6000", "compute_capability": "12.1"})  # "and later"
-    check_engine_compatibility(TRT_SIDECAR, "10.13.0.35", H100)
+@pytest.mark.parametrize(
+    "sidecar, version, gpu",
+    [
+        (RTX_SIDECAR, "1.7.1.116", RTX_4090),
+        (RTX_SIDECAR, "1.7.1.116", {"name": "NVIDIA RTX PRO 6000", "compute_capability": "12.1"}),  # "and later"
+        (TRT_SIDECAR, "10.13.0.35", H100),
+    ],
+)
+def test_matching_engines_pass_the_sidecar_check_and_each_difference_fails_it(sidecar, version, gpu):
+    """A match returns None; the same sidecar against another version, no GPU, or a GPU below its
+    targets is refused, so the pass comes from comparing these fields, not from checking nothing."""
+    assert check_engine_compatibility(sidecar, version, gpu) is None
+    assert targets_compute_capability(sidecar["target"], gpu["compute_capability"])
+    with pytest.raises(BundleError, match="only load in the TensorRT version that built them"):
+        check_engine_compatibility(sidecar, version + "1", gpu)
+    with pytest.raises(BundleError, match="TensorRT engines need a CUDA GPU; use the onnxruntime backend here"):
+        check_engine_compatibility(sidecar, version, None)
+    with pytest.raises(BundleError, match="the engine has no kernels for compute capability 7.0"):
+        check_engine_compatibility(sidecar, version, {**gpu, "compute_capability": "7.0"})
 
 
 @pytest.mark.parametrize(
