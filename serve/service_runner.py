@@ -101,35 +101,47 @@ def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
 def stop_service(settings: ServiceSettings) -> None:
     """Drain (drain_service), then delete the application and, started here, stop Serve and Ray."""
     import ray
+    from ray import serve
 
     if not ray.is_initialized():
         return
     try:
-        # One event loop for all of it: with SERVE_ENVIRONMENT's router on the caller's loop, the
-        # hub's handle needs one, and Serve's shutdown closes that handle on it.
-        asyncio.run(_drain_and_stop(settings))
+        drain_service(settings.request_timeout_s + 5)
+        serve.delete(APP_NAME)  # the cluster and its other applications stay
+        if not settings.address:
+            serve.shutdown()
     finally:
         ray.shutdown()
 
 
-async def _drain_and_stop(settings: ServiceSettings) -> None:
-    from ray import serve
-
-    await drain_service(settings.request_timeout_s + 5)
-    serve.delete(APP_NAME)  # the cluster and its other applications stay
-    if not settings.address:
-        await serve.shutdown_async()
-
-
-async def drain_service(timeout_s: float) -> bool:
+def drain_service(timeout_s: float) -> bool:
     """Tell every replica to refuse new requests (503, readiness 503) and wait until none holds a
-    request, at most `timeout_s`; whether they all drained (False also when the application is gone)."""
+    request, at most `timeout_s`; whether they all drained (False also when the application is gone).
+
+    The ServiceHub is called from a task in the cluster, not from here: a deployment handle made in
+    this process leaves Serve's router polling the controller after ray.shutdown, and on a cluster
+    (where Serve stays up) that poll starts a new local Ray in this process, which then cannot exit."""
+    import ray
+
+    try:
+        return ray.get(ray.remote(num_cpus=0)(_drain_from_the_cluster).remote(timeout_s), timeout=timeout_s + 30)
+    except Exception:  # no application (it failed to start), or its hub gone: nothing left to drain
+        log.warning("the service could not be drained before it stopped", exc_info=True)
+        return False
+
+
+def _drain_from_the_cluster(timeout_s: float) -> bool:
+    """drain_service's task: in a Ray worker, whose router goes with the worker."""
+    return asyncio.run(_drain(timeout_s))
+
+
+async def _drain(timeout_s: float) -> bool:
     from ray import serve
 
     from haris.serve.service_hub import HUB_NAME
 
+    hub = serve.get_deployment_handle(HUB_NAME, APP_NAME)
     try:
-        hub = serve.get_deployment_handle(HUB_NAME, APP_NAME)
         async with asyncio.timeout(timeout_s):
             await hub.begin_drain.remote()
             while not await hub.drained.remote():
@@ -137,9 +149,7 @@ async def drain_service(timeout_s: float) -> bool:
         return True
     except TimeoutError:
         log.warning("the replicas still held requests after %.0f s of draining; stopping anyway", timeout_s)
-    except Exception:  # no application (it failed to start), or its hub gone: nothing left to drain
-        log.warning("the service could not be drained before it stopped", exc_info=True)
-    return False
+        return False
 
 
 def run_service(settings: ServiceSettings) -> None:

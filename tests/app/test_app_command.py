@@ -51,9 +51,12 @@ def test_app_with_a_server_serves_the_page_on_its_port_and_answers_through_the_s
     with ScriptedServer([(200, {"model": SERVED_MODEL, "limits": LIMITS}), (200, served_answer([mask], ["the band"]))]) as server:
         visitor = threading.Thread(target=visit_then_stop, args=(f"http://127.0.0.1:{port}/", str(image), seen))
         visitor.start()
-        code = main(["app", "--server", server.url, "--host", "127.0.0.1", "--port", str(port), "--max-expressions", "3"])
+        (tmp_path / "key").write_text("app-key-1\n", encoding="utf-8")
+        argv = ["app", "--server", server.url, "--host", "127.0.0.1", "--port", str(port), "--max-expressions", "3"]
+        code = main([*argv, "--api-key-file", str(tmp_path / "key")])
         visitor.join()
     assert code == 0 and [path for _, path, _, _ in server.received] == ["/v1/model", "/v1/segment"]
+    assert all(headers["Authorization"] == "Bearer app-key-1" for headers in server.headers)  # the key file's key, on every request
     texts = json.dumps(seen["config"])
     assert f"through the service {server.url}" in texts and "at most 3" in texts  # --max-expressions wins over the service's 5
     overlay, table, downloads, timing = seen["answer"]
@@ -79,3 +82,9 @@ def test_app_refuses_local_model_options_with_a_server(argv, capsys):
 def test_app_needs_a_model_or_a_server(capsys):
     assert main(["app"]) == 2
     assert "give either a bundle directory or --server URL" in capsys.readouterr().err
+
+
+def test_app_refuses_a_login_file_that_is_not_user_password_lines(tmp_path, capsys):
+    (tmp_path / "logins").write_text("just-a-name\n", encoding="utf-8")
+    assert main(["app", "--server", "http://127.0.0.1:9", "--login-file", str(tmp_path / "logins")]) == 2
+    assert "one `user:password` per line" in capsys.readouterr().err

@@ -20,6 +20,7 @@ def test_bench_serve_measures_each_level_and_survives_a_replica_kill(tiny_bundle
     out = tmp_path / "serve_load"
     command = [sys.executable, "-m", "haris.cli", "bench", "serve", str(tiny_bundle), "--out", str(out)]
     argv = [*command, "--clients", "1,2", "--seconds", "2", "--replicas", "2", "--port", str(free_port())]
+    argv += ["--max-queued-requests", "16"]
     environment = {**os.environ, "RAY_ADDRESS": "local"}
     done = subprocess.run(argv, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

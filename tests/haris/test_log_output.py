@@ -27,7 +27,7 @@ def synth(tmp_path, *options: str) -> None:
 
 
 def test_quiet_logs_nothing_below_a_warning_and_the_answer_stays_on_stdout(tmp_path, capsys):
-    synth(tmp_path, "-q")
+    assert main(["data", "synth", "--out", str(tmp_path / "data"), "--count", "8", "--workers", "1", "--quiet"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert out.startswith(f"wrote {tmp_path / 'data'}: ")

@@ -42,7 +42,7 @@ def test_serve_run_starts_the_written_config_and_its_keys_guard_it(tiny_bundle, 
             assert remote.description["max_expressions"] == 64
         (tmp_path / "images").mkdir()
         (tmp_path / "images" / "scene.png").write_bytes(encode_image(pixels, "PNG"))
-        monkeypatch.setenv("HARIS_API_KEY", KEY)
+        monkeypatch.delenv("HARIS_API_KEY", raising=False)  # the key comes from the file alone
         arguments = ["predict", "--server", url, str(tmp_path / "images"), "-e", texts[0], "--out", str(tmp_path / "predicted")]
-        assert main(arguments) == 0
+        assert main([*arguments, "--api-key-file", str(tmp_path / "keys")]) == 0
     assert json.loads((tmp_path / "predicted" / "predictions.json").read_text())["model"]["service"] == url

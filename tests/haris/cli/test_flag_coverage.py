@@ -18,6 +18,8 @@ from pathlib import Path
 from haris.cli import build_parser
 
 TESTS = Path(__file__).resolve().parents[2]
+# The logging options every command takes (haris/cli adds them to each): listed and counted once, as the top level's.
+SHARED = {"-v", "--verbose", "-q", "--quiet"}
 HOW = "add a test that runs it (argv in, the effect checked); tests/haris/cli/test_flag_coverage.py says what counts"
 
 
@@ -57,7 +59,7 @@ def parser_options(parser: argparse.ArgumentParser, command: tuple[str, ...] = (
         if isinstance(action, argparse._SubParsersAction):
             for name, subparser in action.choices.items():
                 yield from parser_options(subparser, (*command, name))
-        elif action.option_strings and not isinstance(action, argparse._HelpAction):
+        elif action.option_strings and not isinstance(action, argparse._HelpAction) and not (command and SHARED & set(action.option_strings)):
             options[max(action.option_strings, key=len)] = set(action.option_strings)
     if options or command:
         yield command, options
@@ -70,14 +72,24 @@ def argv_options_in_tests() -> dict[tuple[str, ...], set[str]]:
     used: dict[tuple[str, ...], set[str]] = {}
     for path in TESTS.rglob("*.py"):  # conftest.py and tests/support/ too
         module = ast.parse(path.read_text(), str(path))
-        lists = _named_lists(module)
-        for node in ast.walk(module):
-            if isinstance(node, ast.List):
-                items = _flat_items(node, lists)
-                command, rest = _command_of(items, tree)
-                if command is not None:
-                    used.setdefault(command, set()).update(_spellings(rest))
+        for items in _argv_candidates(module, _named_lists(module)):
+            command, rest = _command_of(items, tree)
+            if command is not None:
+                spellings = _spellings(rest)
+                used.setdefault(command, set()).update(spellings - SHARED)
+                used.setdefault((), set()).update(spellings & SHARED)
     return used
+
+
+def _argv_candidates(module: ast.Module, lists: dict[str, list[ast.AST]]) -> Iterator[list[str | None]]:
+    """The items of every list literal in the file; for `argv += [...]`, the argv that name was first given
+    followed by the added items (the options continue it)."""
+    for node in ast.walk(module):
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and isinstance(node.value, ast.List):
+            first = lists.get(node.target.id)
+            yield [*(_flat_items(first[0], lists) if first else []), *_flat_items(node.value, lists)]
+        elif isinstance(node, ast.List):
+            yield _flat_items(node, lists)
 
 
 def _named_lists(module: ast.Module) -> dict[str, list[ast.AST]]:
@@ -108,14 +120,18 @@ def _flat_items(node: ast.List | ast.Tuple, lists: dict[str, list[ast.AST]]) -> 
 
 
 def _command_of(items: list[str | None], tree: dict) -> tuple[tuple[str, ...] | None, list[str | None]]:
-    """The command path an argv names (at its start, or after `-m haris.cli`) and the items after it;
-    None when the list is no argv. Options of the top-level parser (--version) count as the command ()."""
-    for start in [0] + [index + 1 for index, item in enumerate(items) if item == "haris.cli"]:
+    """The command path an argv names (at its start, or after `-m haris.cli`; logging options may come
+    first) and the items after it, those options included; None when the list is no argv. Options of
+    the top-level parser (--version) count as the command ()."""
+    for origin in [0] + [index + 1 for index, item in enumerate(items) if item == "haris.cli"]:
+        start = origin
+        while start < len(items) and items[start] in SHARED:  # `haris -v data synth ...`
+            start += 1
         command, index = (), start
         while index < len(items) and (*command, items[index]) in tree:
             command, index = (*command, items[index]), index + 1
-        if command or start:
-            return command, items[index:]
+        if command or origin:
+            return command, items[origin:start] + items[index:]
     return None, []
 
 
