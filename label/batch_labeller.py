@@ -30,7 +30,8 @@ class BatchLabeller:
 
         # No feature cache: each image is seen once, so caching would cost a pixel digest per image and memory.
         self.predictor = open_predictor(bundle, backend, device, precision, threads, cache_bytes=0)
-        self.node = ray.get_runtime_context().get_node_id()
+        # Outside Ray (the throughput benchmark's in-process baseline runs this same code): no node.
+        self.node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
         self.process = os.getpid()
         logger.info("haris label actor %d on node %s: %s", self.process, self.node[:12], choice_line(self.predictor.description))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,8 @@ def labelled(local_ray, tiny_bundle, collection, tmp_path_factory):
     """(settings, summary) of one run: onnxruntime FP32, shards of 8, two actors."""
     images, expressions = collection
     out = tmp_path_factory.mktemp("labelled")
-    settings = LabelSettings(str(tiny_bundle), str(images), str(expressions), str(out), backend="onnxruntime", precision="fp32", actors=(2, 2))
-    settings = LabelSettings(**{**settings.__dict__, "shard_size": 8, "batch_size": 4})
+    options = {"backend": "onnxruntime", "precision": "fp32", "actors": (2, 2), "shard_size": 8, "batch_size": 4}
+    settings = LabelSettings(str(tiny_bundle), str(images), str(expressions), str(out), **options)
     return settings, label_images(settings)
 
 
@@ -84,7 +85,7 @@ def test_a_rerun_does_nothing_and_other_settings_are_refused(labelled):
     assert again["shards_labelled"] == 0 and again["labelled"] == SCENES
     assert [(path.stat().st_ino, path.stat().st_mtime_ns) for path in [*shards, Path(settings.out, "annotations.json")]] == before
     with pytest.raises(HarisError, match="precision: 'fp32' there, 'fp16' now"):
-        label_images(LabelSettings(**{**settings.__dict__, "precision": "fp16"}))
+        label_images(replace(settings, precision="fp16"))
 
 
 class KillFirstWorker(LabelProgress):
@@ -107,7 +108,7 @@ class KillFirstWorker(LabelProgress):
 def test_a_killed_actor_loses_no_image_and_labels_none_twice(labelled, tmp_path):
     settings, summary = labelled
     progress = KillFirstWorker()
-    killed_run = LabelSettings(**{**settings.__dict__, "out": str(tmp_path / "killed"), "shard_size": 4})
+    killed_run = replace(settings, out=str(tmp_path / "killed"), shard_size=4)
     result = label_images(killed_run, progress)
     assert progress.killed is not None and progress.killed not in progress.processes_after
     assert progress.done == SCENES + 2  # rows reached the driver once per image
