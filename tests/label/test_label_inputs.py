@@ -12,6 +12,7 @@ import pytest
 from haris.errors import HarisError
 from haris.label.expression_table import ExpressionTable
 from haris.label.image_list import list_images
+from haris.label.label_settings import LabelSettings, parse_actors
 
 
 @pytest.fixture
@@ -81,3 +82,13 @@ def test_missing_or_bad_expressions_are_refused_with_the_file(collection):
     (collection / "e.csv").write_text("a.jpg,the dog")
     with pytest.raises(HarisError, match="not .csv"):
         ExpressionTable.read(collection / "e.csv", images)
+
+
+def test_actors_are_a_fixed_pool_or_autoscaling_bounds():
+    assert parse_actors("3") == (3, 3) and parse_actors("2,8") == (2, 8)
+    for text in ("two", "1,2,3"):
+        with pytest.raises(HarisError, match="--actors takes N or MIN,MAX"):
+            parse_actors(text)
+    with pytest.raises(HarisError, match="1 <= MIN <= MAX"):
+        LabelSettings("bundle", "images", "expressions.txt", "out", actors=(4, 2))
+    assert LabelSettings("b", "i", "e", "o", num_gpus=1).actor_device == "cuda:0"
