@@ -44,13 +44,7 @@ def label_images(settings: LabelSettings, progress: LabelProgress | None = None)
     bundle = Bundle.open(settings.bundle, verify_all=False)
     check_words(bundle, table)
     run = run_fields(settings, bundle, images, table)
-    manifest = LabelManifest.load(out)
-    if manifest is None:
-        sources = {"images": settings.images, "expressions": settings.expressions}
-        manifest = LabelManifest.plan(out, run, sources, len(images), settings.shard_size)
-        manifest.save()
-    else:
-        manifest.check_same_run(run)
+    manifest = open_manifest(settings, run, len(images))
     pending = manifest.pending()
     info = {"description": "referring-expression masks by HARIS (haris label)", "haris_version": __version__, "bundle": run["bundle"]}
     merged = out / MERGED_FILE
@@ -66,6 +60,19 @@ def label_images(settings: LabelSettings, progress: LabelProgress | None = None)
         merge_shards(shard_files, out, info, categories(table))
         manifest.set_merged(MERGED_FILE)
     return {**manifest.totals(), "shards_labelled": len(pending), "out": str(out), "merged": str(merged) if merged.is_file() else None}
+
+
+def open_manifest(settings: LabelSettings, run: Mapping[str, Any], image_count: int) -> LabelManifest:
+    """The manifest of `settings.out`: a new run's, or the one there, refused when it is another run's."""
+    out = Path(settings.out)
+    manifest = LabelManifest.load(out)
+    if manifest is None:
+        sources = {"images": settings.images, "expressions": settings.expressions}
+        manifest = LabelManifest.plan(out, run, sources, image_count, settings.shard_size)
+        manifest.save()
+    else:
+        manifest.check_same_run(run)
+    return manifest
 
 
 def check_words(bundle: Bundle, table: ExpressionTable) -> None:
