@@ -77,10 +77,6 @@ class ExpressionTable:
             logger.warning("%s: %d entries name no image of this run; ignored", source, unused)
         return cls([_checked(by_path[str(image)], source, image) for image in images])
 
-    def digest_lines(self, images: Sequence[Path]) -> list[str]:
-        """One line per image, its path and expressions: what a run's digest is computed over."""
-        return [json.dumps([str(image), expressions]) for image, expressions in zip(images, self.per_image)]
-
 
 def _distinct_lists(per_image: Sequence[list[str]]) -> list[list[str]]:
     """Each list object once, in order (a shared list is one object for all images)."""

@@ -50,7 +50,7 @@ class LabelManifest:
         """HarisError naming each setting that differs from the run recorded here."""
         recorded = self.data["run"]
         keys = dict.fromkeys([*recorded, *run])
-        differences = [f"{key}: {recorded.get(key)!r} there, {run.get(key)!r} now" for key in keys if recorded.get(key) != run.get(key)]
+        differences = [_difference(key, recorded.get(key), run.get(key)) for key in keys if recorded.get(key) != run.get(key)]
         if differences:
             raise HarisError(
                 f"{self.out} holds a labelling run with other settings ({'; '.join(differences)}): "
@@ -86,6 +86,12 @@ class LabelManifest:
     def save(self) -> None:
         self.data["totals"] = self.totals()
         write_json_atomically(self.out / MANIFEST_FILE, self.data)
+
+
+def _difference(key: str, there: Any, now: Any) -> str:
+    if key.endswith("_sha256"):  # a digest says only that its subject changed
+        return f"other {key.removesuffix('_sha256').replace('_', ' ')} (sha256 {str(there)[:12]} there, {str(now)[:12]} now)"
+    return f"{key}: {there!r} there, {now!r} now"
 
 
 def _shard_entry(index: int, first: int, count: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +86,17 @@ def check_words(bundle: Bundle, table: ExpressionTable) -> None:
 
 
 def run_fields(settings: LabelSettings, bundle: Bundle, images: Sequence[Path], table: ExpressionTable) -> dict[str, Any]:
-    """What decides the output: the model, the images with their expressions (a digest), the engine and the shards."""
-    collection = hashlib.sha256("\n".join(table.digest_lines(images)).encode("utf-8")).hexdigest()
+    """What decides the output: the model, the images and their expressions (digests), the engine and the shards."""
     model = {"bundle": str(bundle.directory.absolute()), "weights_sha256": bundle.manifest.source_checkpoint["weights_sha256"]}
-    return {**model, "images": len(images), "collection_sha256": collection, **settings.result_fields()}
+    collection = {"images": len(images), "images_sha256": _sha256(map(str, images)), "expressions_sha256": _sha256(map(json.dumps, table.per_image))}
+    return {**model, **collection, **settings.result_fields()}
+
+
+def _sha256(lines: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def label_shards(

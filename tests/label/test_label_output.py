@@ -97,3 +97,5 @@ def test_the_manifest_resumes_what_is_not_done_and_refuses_another_run(tmp_path)
     again.check_same_run(dict(run))
     with pytest.raises(HarisError, match=r"precision: 'fp32' there, 'fp16' now; shard_size: 2 there, 3 now.*give another --out"):
         again.check_same_run({**run, "precision": "fp16", "shard_size": 3})
+    with pytest.raises(HarisError, match=r"\(other expressions \(sha256 aaaaaaaaaaaa there, bbbbbbbbbbbb now\)\)"):
+        LabelManifest.plan(tmp_path, {"expressions_sha256": "a" * 64}, {}, 1, 1).check_same_run({"expressions_sha256": "b" * 64})
