@@ -3,8 +3,8 @@
 Ray Data builds one instance per actor (`map_batches` with an actor pool), so the bundle is opened
 once per actor and the engine chosen for the actor's own node (`auto`). A batch arrives as columns
 (`index`, `shard`, `path`, `expressions` as JSON) and leaves as one row per image: its size and its
-answer records (runtime/answer_json.py) as JSON, or the reason it could not be used, with the node
-and process that labelled it. An unreadable image is a row with a reason, never an error: only a
+answer records (runtime/answer_json.py) as JSON, or the reason it could not be used, with the node,
+process and engine that labelled it. An unreadable image is a row with a reason, never an error: only a
 fault of the actor itself fails its task, which Ray Data then retries on a restarted actor.
 """
 
@@ -33,6 +33,8 @@ class BatchLabeller:
         # Outside Ray (the throughput benchmark's in-process baseline runs this same code): no node.
         self.node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
         self.process = os.getpid()
+        choice = self.predictor.description.get("choice", {})
+        self.engine = f"{choice.get('engine', '?')} on {choice.get('device', '?')}"  # what this actor chose for its node
         logger.info("haris label actor %d on node %s: %s", self.process, self.node[:12], choice_line(self.predictor.description))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -61,4 +63,5 @@ class BatchLabeller:
             "error": np.array(errors, dtype=object),
             "node": np.full(count, self.node, dtype=object),
             "process": np.full(count, self.process, np.int64),
+            "engine": np.full(count, self.engine, dtype=object),
         }

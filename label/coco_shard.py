@@ -17,7 +17,7 @@ A shard file is a COCO annotation file of its own (pycocotools' COCO reads it):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,16 @@ def categories(table: ExpressionTable) -> list[dict[str, Any]]:
 
 
 def shard_counts(document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """What the manifest records of a written shard: its counts and the nodes that labelled it."""
-    nodes = Counter(str(row["node"]) for row in rows)
+    """What the manifest records of a written shard: its counts, and how many of its images each node and each
+    engine labelled (actors choose their engine for their node)."""
     return {
         "labelled": len(document["images"]),
         "unreadable": len(document["unreadable"]),
         "annotations": len(document["annotations"]),
-        "nodes": dict(sorted(nodes.items())),
+        "nodes": _tally(row["node"] for row in rows),
+        "engines": _tally(row["engine"] for row in rows),
     }
+
+
+def _tally(values: Iterable[Any]) -> dict[str, int]:
+    return dict(sorted(Counter(map(str, values)).items()))

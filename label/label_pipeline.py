@@ -25,6 +25,8 @@ from haris.label.batch_labeller import BatchLabeller
 from haris.label.expression_table import ExpressionTable
 from haris.label.label_settings import LabelSettings
 
+ACTOR_START_TIMEOUT_S = 600
+
 
 def start_ray(address: str | None) -> bool:
     """Join the cluster at `address`, or start Ray on this machine; True when this call started or joined it
@@ -58,6 +60,10 @@ def labelled_batches(
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the run's own progress (label_progress.py) counts images
     context.print_on_execution_start = False
+    # The pool's minimum starts before any shard is handed out, so every actor labels from the first shard
+    # on (else the first actor ready may take them all on a small run); a pool the cluster cannot hold
+    # fails after this long, saying so, instead of waiting unseen.
+    context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
     blocks = [_shard_block(shard, indices, images, table) for shard, indices in shards]
     low, high = pool_bounds(settings, len(blocks))
     dataset = ray.data.from_arrow(blocks).map_batches(

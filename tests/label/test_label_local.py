@@ -56,6 +56,8 @@ def test_labels_decode_to_the_masks_of_haris_predict(labelled, tiny_bundle, coll
     reasons = {Path(entry["file_name"]).name: entry["reason"] for entry in merged["unreadable"]}
     assert reasons.keys() == set(UNREADABLE) and "empty" in reasons["empty.png"] and "not an image" in reasons["notes.jpg"]
     assert [category["name"] for category in merged["categories"]] == EXPRESSIONS
+    manifest = json.loads(Path(settings.out, "manifest.json").read_text())
+    assert {engine for shard in manifest["shards"] for engine in shard["engines"]} == {"onnxruntime:fp32 on cpu"}
     with open_predictor(tiny_bundle, "onnxruntime", "cpu", "fp32") as predictor:
         images = [path for path in find_images([str(collection[0])], recursive=True) if path.name.startswith("scene")]
         report = predict_images(predictor, images, EXPRESSIONS, tmp_path / "predict", progress=False)

@@ -46,6 +46,7 @@ def _rows(indices: list[int]) -> dict[str, np.ndarray]:
         "error": np.array(["bad file" if index == 3 else "" for index in indices], dtype=object),
         "node": np.array(["node-a"] * len(indices), dtype=object),
         "process": np.array([7] * len(indices)),
+        "engine": np.array(["onnxruntime:fp32 on cpu"] * len(indices), dtype=object),
     }
 
 
@@ -68,7 +69,8 @@ def test_shards_and_their_merge_are_coco_files_whose_masks_decode(tmp_path):
         files.append(tmp_path / f"shard-{shard}.json")
         write_atomically(files[-1], json.dumps(document).encode())
         if shard == 1:
-            assert shard_counts(document, rows) == {"labelled": 1, "unreadable": 1, "annotations": 2, "nodes": {"node-a": 2}}
+            counts = shard_counts(document, rows)
+            assert counts == {"labelled": 1, "unreadable": 1, "annotations": 2, "nodes": {"node-a": 2}, "engines": {"onnxruntime:fp32 on cpu": 2}}
             assert document["unreadable"] == [{"file_name": "/data/img_3.png", "reason": "bad file"}]
     merged = COCO(str(merge_shards(files, tmp_path, {"description": "test"}, categories(TABLE))))
     assert sorted(merged.getImgIds()) == [1, 2, 3, 5]  # image ids are positions + 1; image 3 (id 4) unreadable
