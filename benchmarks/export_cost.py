@@ -26,6 +26,7 @@ from haris.benchmarks.machine_info import describe_machine
 from haris.checkpoint import save_checkpoint
 from haris.config import load_model_config
 from haris.export.bundle_export import export_bundle
+from haris.log_output import configure_logging
 from haris.modeling import build_model
 from haris.runtime.bundle import Bundle
 from haris.runtime.onnxruntime_session import create_session
@@ -79,6 +80,7 @@ def _time_image_encoder(bundle: Bundle, threads: int, repeats: int) -> float:
 
 
 def main() -> None:
+    configure_logging()  # run as `python -m`, outside the `haris` command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--threads", type=int, default=2)

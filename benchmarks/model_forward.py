@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from haris.benchmarks.machine_info import describe_machine, machine_summary
 from haris.benchmarks.worker_process import python_command, python_environment
+from haris.log_output import configure_logging
 
 if TYPE_CHECKING:  # torch is imported in the worker only, so the parent process stays small
     import torch
@@ -171,6 +172,7 @@ def format_markdown(report: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()  # run as `python -m`, outside the `haris` command
     parser = argparse.ArgumentParser(description="Eager FP32 CPU latency and memory of the HARIS forward.")
     parser.add_argument("--presets", default="paper,tiny", help="comma-separated preset names or config paths")
     parser.add_argument("--image-size", type=int, help="override the preset's image size")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from haris.benchmarks.bench_backends import PARITY_BACKENDS, BackendSpec, open_available, parse_backends
 from haris.benchmarks.bench_report import write_parity_report
@@ -30,6 +29,7 @@ from haris.benchmarks.stage_parity import StageSample, eager_stage_samples, stag
 from haris.data.dataset_source import DatasetSource
 from haris.errors import HarisError
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
+from haris.progress import Progress
 from haris.runtime.mask_overlay import write_side_by_side
 from haris.runtime.predictor import Predictor
 
@@ -59,21 +59,11 @@ def run_parity(
     could run at all. `localize` adds, per backend, where each stage past its bound first diverges
     from the bundle's FP32 graph (divergence_localizer).
     """
-    dataset = source.open(log=print if progress else _silent)
+    dataset = source.open()
     groups = _expression_groups(dataset, max_expressions)
     eager = Predictor.from_checkpoint(checkpoint, reference_device, "fp32", threads)
     opened, skipped = open_available(parse_backends(backends), checkpoint, bundle, threads)
-    rows = [
-        row
-        for record_index, positions in tqdm(groups.items(), desc="parity", disable=not progress)
-        for row in _score_record(dataset, record_index, positions, eager, opened)
-    ]
-    samples = eager_stage_samples(eager, *_stage_inputs(dataset, groups, stage_samples))
-    eager_metrics = _metrics(rows, "eager")
-    results = {
-        spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
-        for spec, predictor in opened.items()
-    }
+    rows, samples, eager_metrics, results = _compare(dataset, groups, eager, opened, stage_samples, tolerances, progress)
     if localize:
         _localize_failed_stages(results, list(opened), bundle, samples, tolerances, threads)
     failures = [failure for result in results.values() for failure in result["failures"]]
@@ -95,6 +85,31 @@ def run_parity(
     if out is not None:
         _write_outputs(report, rows, Path(out), dataset, groups, eager, opened, worst_cases)
     return report
+
+
+def _compare(
+    dataset: Any,
+    groups: dict[int, list[int]],
+    eager: Predictor,
+    opened: dict[BackendSpec, Predictor],
+    stage_samples: int,
+    tolerances: Mapping[str, ParityTolerances],
+    progress: bool,
+) -> tuple[list[dict], list[StageSample], dict[str, Any], dict[str, dict]]:
+    """Each expression scored by eager FP32 and every backend, the stage samples, eager's metrics and
+    each backend's result (agreement, stage differences, the checks against `tolerances`)."""
+    rows = [
+        row
+        for record_index, positions in Progress(groups.items(), "parity", unit="record", enabled=progress)
+        for row in _score_record(dataset, record_index, positions, eager, opened)
+    ]
+    samples = eager_stage_samples(eager, *_stage_inputs(dataset, groups, stage_samples))
+    eager_metrics = _metrics(rows, "eager")
+    results = {
+        spec.label: _backend_result(spec, rows, eager_metrics, stage_differences(predictor.backend, samples), tolerances)
+        for spec, predictor in opened.items()
+    }
+    return rows, samples, eager_metrics, results
 
 
 def _expression_groups(dataset: Any, max_expressions: int) -> dict[int, list[int]]:
@@ -223,7 +238,3 @@ def _write_worst_overlays(
         write_side_by_side(out / name, image, [("eager fp32", eager_mask), (spec.label, mask), ("ground truth", gt_mask)], gt_mask, caption)
         written.append(name)
     return written
-
-
-def _silent(_: str) -> None:
-    """A dataset log that says nothing: the benchmark's report states the split's size."""

@@ -11,6 +11,7 @@ post-process (S/4, S/4) logits to a mask at the original size. Each time is the 
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import sys
 import time
@@ -21,6 +22,9 @@ from PIL import Image
 
 import haris.cpp_ops as cpp_ops
 from haris.cpp_ops import reference_ops
+from haris.log_output import configure_logging
+
+log = logging.getLogger(__name__)
 
 # SAM's pixel statistics, which the HARIS presets use.
 PIXEL_MEAN, PIXEL_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
@@ -94,6 +98,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()  # run as `python -m`, outside the `haris` command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(DEFAULT_SIZES), help="comma-separated HxW image sizes")
     parser.add_argument("--image-size", type=int, default=1024, help="the model input size S")
@@ -101,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: one per hardware thread)")
     args = parser.parse_args(argv)
     if cpp_ops.BACKEND != "cpp":
-        print("haris.cpp_ops has no compiled kernels in this install: nothing to compare", file=sys.stderr)
+        log.error("haris.cpp_ops has no compiled kernels in this install: nothing to compare")
         return 1
     sizes = [parse_size(text) for text in args.sizes.split(",")]
     results = [measure(height, width, args.image_size, args.repeats, args.threads) for height, width in sizes]

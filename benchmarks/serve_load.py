@@ -7,6 +7,11 @@ one Predictor using every core, fed the same encoded images one request after an
 script calling `segment` gets). The load generator is an asyncio client (aiohttp, from the serve
 extra) with N concurrent clients in a closed loop; it runs on the same machine as the service, so
 on a small machine it takes CPU from the replicas, and the figures include that.
+
+Every answer is tallied by status. A 503 (a replica at its queue bound) is an answer, not a loss:
+the client waits what its Retry-After says and sends its next request. Other failures (a killed
+replica's 500, a refused connection) are retried, up to 6 tries; a request whose every try
+failed is lost. Latency percentiles are of the 200s.
 """
 
 from __future__ import annotations
@@ -40,13 +45,18 @@ def run_serve_load(
     replicas: int = 2,
     expressions: int = 2,
     port: int = 8431,
+    max_queued_requests: int = 32,
 ) -> dict[str, Any]:
-    """Measure, write `serve_load.json` and `serve_load.md` under `out`, return the report."""
+    """Measure, write `serve_load.json` and `serve_load.md` under `out`, return the report;
+    `max_queued_requests`: each replica's bound (past it, 503)."""
     cpus = os.cpu_count() or 1
     bodies = _request_bodies(bundle, expressions, count=4000)
     report: dict[str, Any] = {"machine": describe_machine(cpus), "bundle": str(bundle), "seconds": seconds, "replicas": replicas}
+    report["max_queued_requests"] = max_queued_requests
     report["in_process"] = _in_process_throughput(bundle, bodies, cpus, seconds)
-    settings = ServiceSettings(str(bundle), replicas=replicas, num_cpus=cpus / replicas, port=port, limits=RequestLimits())
+    settings = ServiceSettings(
+        str(bundle), replicas=replicas, num_cpus=cpus / replicas, port=port, limits=RequestLimits(), max_queued_requests=max_queued_requests
+    )
     start = time.perf_counter()
     url = start_service(settings, {"num_cpus": cpus, "log_to_driver": False})
     report["start_s"] = round(time.perf_counter() - start, 1)
@@ -101,7 +111,7 @@ async def _load(url: str, bodies: list[tuple[bytes, list[str]]], clients: int, s
 
     # What SegmentClient sends: the JSON body, and the image's hash in the header Serve routes by.
     payloads = [(json.dumps({"image": base64.b64encode(png).decode(), "expressions": texts}).encode(), image_key(png)) for png, texts in bodies]
-    state = {"next": 0, "latencies": [], "retries": 0, "lost": 0, "replicas": set(), "measuring": False}
+    state = {"next": 0, "latencies": [], "retries": 0, "lost": 0, "replicas": set(), "measuring": False, "statuses": {}}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
 
         async def client() -> None:
@@ -118,7 +128,7 @@ async def _load(url: str, bodies: list[tuple[bytes, list[str]]], clients: int, s
 
         tasks = [asyncio.create_task(client()) for _ in range(clients)]
         await asyncio.sleep(2.0)
-        state.update(measuring=True, retries=0, lost=0)
+        state.update(measuring=True, retries=0, lost=0, statuses={})
         start = time.perf_counter()
         if kill_at is not None:
             await asyncio.sleep(kill_at)
@@ -133,6 +143,7 @@ async def _load(url: str, bodies: list[tuple[bytes, list[str]]], clients: int, s
         await asyncio.gather(*tasks)
     answered = len(state["latencies"])
     result = {"clients": clients, "answered": answered, "lost": state["lost"], "retries": state["retries"]}
+    result["statuses"] = {str(status): count for status, count in sorted(state["statuses"].items(), key=lambda item: str(item[0]))}
     result |= {"throughput": round(answered / elapsed, 2), **_percentiles(state["latencies"]), "replicas_seen": len(state["replicas"])}
     if kill_at is not None:
         running = await asyncio.to_thread(_running_replicas_once_healthy, url, 120.0)
@@ -141,24 +152,36 @@ async def _load(url: str, bodies: list[tuple[bytes, list[str]]], clients: int, s
 
 
 async def _post_with_retries(session: Any, url: str, payload: tuple[bytes, str], state: dict[str, Any], tries: int = 6) -> str | None:
-    """The answering replica's name, or None when every try failed (a lost request)."""
+    """The answering replica's name; None for a 503 (after waiting its Retry-After) or when every
+    try failed (a lost request). Each try's status (or "no answer") is tallied while measuring."""
     import aiohttp
 
     for attempt in range(tries):
+        status: int | str = "no answer"
         try:
             body, key = payload
             async with session.post(url, data=body, headers={"Content-Type": "application/json", ROUTING_HEADER: key}) as response:
                 await response.read()
-                if response.status == 200:
+                status = response.status
+                _tally(state, status)
+                if status == 200:
                     return response.headers["X-Haris-Replica"]
-                if response.status not in RETRIED_STATUSES:
+                if status == 503 and "Retry-After" in response.headers:  # busy: refused, answered; the next request after the wait
+                    await asyncio.sleep(float(response.headers["Retry-After"]))
+                    return None
+                if status not in RETRIED_STATUSES:
                     break
         except (aiohttp.ClientError, asyncio.TimeoutError):
-            pass
+            _tally(state, status)
         state["retries"] += 1
         await asyncio.sleep(0.2 * 2**attempt)
     state["lost"] += 1
     return None
+
+
+def _tally(state: dict[str, Any], status: int | str) -> None:
+    if state["measuring"]:
+        state["statuses"][status] = state["statuses"].get(status, 0) + 1
 
 
 def _kill_one_replica(seen: set[str]) -> str:
@@ -195,11 +218,12 @@ def serve_load_markdown(report: dict[str, Any]) -> str:
     machine, baseline, kill = report["machine"], report["in_process"], report["replica_kill"]
     flags = " ".join(machine.get("cpu_flags", []))
     lines = [
-        f"CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores; {flags}); {report['replicas']} replicas; "
+        f"CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores; {flags}); {report['replicas']} replicas, "
+        f"each holding at most {report.get('max_queued_requests', '-')} requests; "
         f"{report['seconds']} s per level; every request a new image; service up in {report['start_s']} s",
         "",
-        "| clients | requests/s | of in-process | p50 ms | p99 ms | lost | retries |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| clients | requests/s (200) | of in-process | p50 ms | p99 ms | lost | retries | answers by status |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
         _row(f"in-process Predictor ({baseline['threads']} threads)", baseline, baseline),
         *[_row(str(level["clients"]), level, baseline) for level in report["levels"]],
         "",
@@ -214,5 +238,6 @@ def serve_load_markdown(report: dict[str, Any]) -> str:
 
 def _row(name: str, level: dict[str, Any], baseline: dict[str, Any]) -> str:
     share = f"{100 * level['throughput'] / baseline['throughput']:.0f}%"
-    cells = [name, level["throughput"], share, level["p50_ms"], level["p99_ms"], level.get("lost", "-"), level.get("retries", "-")]
+    statuses = ", ".join(f"{status}: {count}" for status, count in level.get("statuses", {}).items()) or "-"
+    cells = [name, level["throughput"], share, level["p50_ms"], level["p99_ms"], level.get("lost", "-"), level.get("retries", "-"), statuses]
     return "| " + " | ".join(str(cell) for cell in cells) + " |"

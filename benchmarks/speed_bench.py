@@ -56,16 +56,7 @@ def run_speed(
     _check_shapes(batches, expressions_per_image, iterations, warmup, manifest.dynamic_axes)
     machine = describe_machine(threads)
     specs = parse_backends(backends) if backends else default_speed_backends(machine["gpu"] is not None)
-    settings = {
-        "batches": list(batches),
-        "expressions_per_image": list(expressions_per_image),
-        "threads": threads,
-        "iterations": iterations,
-        "warmup": warmup,
-        "image_shape": list(image_shape),
-        "image_size": manifest.image_size,
-        "stages": list(PIPELINE_STAGES),
-    }
+    settings = _settings(batches, expressions_per_image, threads, iterations, warmup, image_shape, manifest.image_size)
     peaks = needed_peaks([spec for spec in specs if skip_reason(spec) is None])
     compute = _in_fresh_process(
         "compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size, image_size=manifest.image_size
@@ -86,6 +77,28 @@ def run_speed(
 
         write_speed_report(report, out)
     return report
+
+
+def _settings(
+    batches: Sequence[int],
+    expressions_per_image: Sequence[int],
+    threads: int,
+    iterations: int,
+    warmup: int,
+    image_shape: tuple[int, int],
+    image_size: int,
+) -> dict[str, Any]:
+    """What every worker measures with, as the report records it."""
+    return {
+        "batches": list(batches),
+        "expressions_per_image": list(expressions_per_image),
+        "threads": threads,
+        "iterations": iterations,
+        "warmup": warmup,
+        "image_shape": list(image_shape),
+        "image_size": image_size,
+        "stages": list(PIPELINE_STAGES),
+    }
 
 
 def _measure_backends(

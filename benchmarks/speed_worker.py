@@ -32,6 +32,7 @@ from haris.benchmarks.bench_backends import BackendSpec, open_spec, parse_backen
 from haris.benchmarks.compute_peak import measure_compute_reference
 from haris.benchmarks.prepost_speed import photo_like_image
 from haris.errors import HarisError
+from haris.log_output import configure_logging
 from haris.runtime.predictor import Predictor
 from haris.runtime.stage_clock import PIPELINE_STAGES, StageTimer
 
@@ -112,6 +113,7 @@ def referring_expression(index: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the job in JOB.json ({"job": "compute" | "backend", "arguments": {...}}); write its result."""
+    configure_logging()  # run as `python -m`, outside the `haris` command
     job_path, result_path = argv if argv is not None else sys.argv[1:]
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
     arguments = job["arguments"]

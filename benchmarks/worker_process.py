@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-import haris
+from haris.install_location import haris_root
 
 
 def python_command(*arguments: str) -> list[str]:
@@ -23,7 +22,6 @@ def python_command(*arguments: str) -> list[str]:
 
 def python_environment(environment: Mapping[str, str] | None = None) -> dict[str, str]:
     """`environment` (default: this process's) with this process's haris first on PYTHONPATH."""
-    haris_root = str(Path(haris.__file__).resolve().parent.parent)
     merged = dict(os.environ if environment is None else environment)
-    merged["PYTHONPATH"] = os.pathsep.join(filter(None, [haris_root, merged.get("PYTHONPATH")]))
+    merged["PYTHONPATH"] = os.pathsep.join(filter(None, [str(haris_root()), merged.get("PYTHONPATH")]))
     return merged

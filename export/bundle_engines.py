@@ -25,13 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from haris.atomic_file import write_atomically, write_json_atomically
 from haris.errors import ExportError
 from haris.export.engine_builder import DEFAULT_WORKSPACE_BYTES, EngineBuilder, Profile
 from haris.export.engine_inspection import engine_precisions, require_fp16
 from haris.export.tensorrt_flavor import import_tensorrt
+from haris.progress import Progress
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import MANIFEST_FILE, EngineSpec, GraphSpec
 from haris.runtime.cuda_memory import gpu_properties
@@ -69,7 +68,7 @@ def build_bundle_engines(
     target = builder.build_target(gpu)
     list_engines(bundle, precision, None)
     specs = {}
-    for stage in tqdm(STAGES, desc=f"{flavor_name} {precision} engines", unit="engine", disable=not progress):
+    for stage in Progress(STAGES, f"{flavor_name} {precision} engines", unit="engine", enabled=progress):
         profile = stage_profile(stage, bundle.graph_spec(stage, precision), limits)
         specs[stage] = build_stage_engine(bundle, builder, stage, precision, profile, gpu, target)
     list_engines(bundle, precision, specs)

@@ -25,7 +25,6 @@ import onnx
 import onnxruntime
 import onnxslim
 import torch
-from tqdm import tqdm
 
 from haris import __version__
 from haris.checkpoint.atomic_directory import atomic_directory
@@ -44,6 +43,7 @@ from haris.export.tensorrt_compat import check_tensorrt_compatibility
 from haris.export.tokenizer_export import write_tokenizer_json
 from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
+from haris.progress import Progress
 from haris.runtime.bundle_manifest import DEFAULT_PRECISIONS, MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
 from haris.runtime.tensor_contract import END_TO_END, GRAPHS, STAGES, tensor_dtype
 
@@ -157,7 +157,7 @@ def _export_graphs(
     expected_by_graph: dict[str, list] = {}
     fp32_by_graph: dict[str, onnx.ModelProto] = {}
     names = GRAPHS if set(precisions) - {"int8"} else STAGES
-    for name in tqdm(names, desc="export", unit="graph", disable=not progress):
+    for name in Progress(names, "export", unit="graph", enabled=progress):
         adapter = StageAdapter(model, name)
         # The end-to-end samples pair the same images and texts as the decoder's, whose eager
         # outputs are the whole model's: reuse them rather than run the image encoder again.

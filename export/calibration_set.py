@@ -103,7 +103,7 @@ def _dataset_items(folder: Path, count: int) -> list[CalibrationItem]:
 def _first_split(folder: Path) -> ReferringDataset:
     for split in ("train", "val", "test"):
         try:
-            return DatasetSource(folder, split).open(log=lambda line: None)
+            return DatasetSource(folder, split).open()
         except DataError:
             continue
     raise ExportError(f"{folder} has none of the splits train, val, test to calibrate on")

@@ -36,7 +36,7 @@ RTX_TIMING_CACHE_REASON = (
     "TensorRT-RTX has no build-time autotuning: its timing cache has no effect and forces a GPU query; "
     "just-in-time kernels are cached by the runtime cache instead"
 )
-log = logging.getLogger("haris.export.tensorrt")
+log = logging.getLogger(__name__)
 
 
 class EngineBuilder:
@@ -159,6 +159,8 @@ def recording_logger(trt: ModuleType) -> Any:
                 log.error("TensorRT: %s", message.strip())
             elif severity == trt.ILogger.Severity.WARNING:
                 log.warning("TensorRT: %s", message.strip())
+            elif severity == trt.ILogger.Severity.INFO:  # its VERBOSE level floods even a debug log
+                log.debug("TensorRT: %s", message.strip())
 
         def summary(self) -> str:
             """The first error that is not TensorRT-RTX's "no GPU driver" note (harmless when compiling ahead of time)."""

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import onnx
 import onnxruntime
-from tqdm import tqdm
 
 from haris.export.int8_quantization import GraphQuantizer
+from haris.progress import Progress
 
 DEFAULT_TARGET_ERROR = 0.01
 REPORTED_NODES = 12  # the most sensitive nodes the manifest lists with their errors
@@ -53,7 +53,7 @@ def choose_float_nodes(
     if error_all <= target_error:
         return graph, record
     alone = {}
-    for node in tqdm(quantizer.candidates, desc=f"int8 sensitivity of {quantizer.name}", unit="node", disable=not progress):
+    for node in Progress(quantizer.candidates, f"int8 sensitivity of {quantizer.name}", unit="node", enabled=progress):
         alone[node] = compare(quantizer.quantize(only=[node]))[0]
     ranked = sorted(alone, key=alone.__getitem__, reverse=True)
     record.most_sensitive = {node: round(alone[node], 6) for node in ranked[:REPORTED_NODES]}

@@ -55,11 +55,6 @@ class DistributedContext:
         dist.all_reduce(values, op=dist.ReduceOp.MAX)
         return tuple(bool(value) for value in values.tolist())
 
-    def log(self, message: str) -> None:
-        """Print on the main process only, so a line is not repeated once per process."""
-        if self.is_main:
-            print(message)
-
     def average_buffers(self, module: torch.nn.Module) -> None:
         """Average floating-point buffers (batch-norm running statistics) over the processes.
 

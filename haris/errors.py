@@ -44,9 +44,10 @@ class TrainingInterrupted(HarisError):
 
 class ServiceError(HarisError):
     """A `haris serve` service that refused a request (its HTTP status and message), or that could
-    not be reached (status None)."""
+    not be reached (status None); `retry_after_s`: the wait its Retry-After header asked for."""
 
-    def __init__(self, status: int | None, message: str) -> None:
+    def __init__(self, status: int | None, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(f"the service answered {status}: {message}" if status else message)
         self.status = status
         self.message = message
+        self.retry_after_s = retry_after_s

@@ -1,5 +1,6 @@
-"""How far a labelling run is: a bar with images/s and the time left on a terminal, a line every
-`interval_s` in a log (logging, this module's logger) otherwise.
+"""How far a labelling run is: a bar with images/s and the time left when stderr is a terminal and the
+`haris` loggers show INFO, a line every `interval_s` in a log otherwise (as haris/progress.py does for
+loops; a run counts images, which arrive a shard at a time, so it has its own).
 
 `advance` receives each batch of rows the actors return, so a subclass can watch them too (the
 tests kill an actor once its first rows arrive).
@@ -8,20 +9,20 @@ tests kill an actor once its first rows arrive).
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
 
 from tqdm import tqdm
+
+from haris.log_output import stderr_is_terminal
 
 logger = logging.getLogger(__name__)
 
 
 class LabelProgress:
-    def __init__(self, interval_s: float = 30.0, stream: TextIO | None = None) -> None:
+    def __init__(self, interval_s: float = 30.0) -> None:
         self.interval_s = interval_s
-        self.stream = stream or sys.stderr
         self.bar: tqdm | None = None
         self.total = self.done = 0
         self.started = self.last_line = 0.0
@@ -30,8 +31,8 @@ class LabelProgress:
         """`total` images to label in this run; `done_before` were labelled by earlier runs."""
         self.total, self.done = total, 0
         self.started = self.last_line = time.monotonic()
-        if self.stream.isatty():
-            self.bar = tqdm(total=total, desc="label", unit="img", file=self.stream, dynamic_ncols=True)
+        if stderr_is_terminal() and logger.isEnabledFor(logging.INFO):
+            self.bar = tqdm(total=total, desc="label", unit="img", dynamic_ncols=True)
         logger.info("labelling %d images (%d done before)", total, done_before)
 
     def advance(self, batch: Mapping[str, Any]) -> None:

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from haris.errors import HarisError
+from haris.progress import Progress
 from haris.runtime.answer_json import encode_image_results
 from haris.runtime.expression_check import check_expressions
 from haris.runtime.image_loading import ImageError, load_rgb
@@ -72,7 +72,7 @@ def predict_images(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results, skipped = [], []
-    for path, stem in tqdm(zip(images, _output_stems(images)), total=len(images), desc="predict", unit="img", disable=not progress):
+    for path, stem in Progress(zip(images, _output_stems(images)), "predict", total=len(images), unit="img", enabled=progress):
         try:
             rgb = load_rgb(path)
             predictions = predictor.segment(rgb, expressions)  # refuses an image too thin for the model

@@ -24,10 +24,10 @@ RemoteImage = str | Path | bytes | np.ndarray
 
 
 class RemotePredictor:
-    def __init__(self, url: str, timeout: float = 60.0, retries: int = 3) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, retries: int = 3, api_key: str | None = None) -> None:
         """The service at `url`; a request waits `timeout` seconds and is retried `retries` times
-        when the service could not answer it (SegmentClient)."""
-        self.client = SegmentClient(url, timeout, retries)
+        when the service could not answer it (SegmentClient); `api_key` goes in every request."""
+        self.client = SegmentClient(url, timeout, retries, api_key=api_key)
 
     @functools.cached_property
     def description(self) -> dict[str, Any]:

@@ -10,8 +10,11 @@ and Pillow (imported when pixels are sent). `RemotePredictor` puts it in a Predi
 as everywhere (runtime/expression_check.py) before anything is sent. A 4xx/5xx answer raises
 ServiceError with the status and the server's message. Segmenting is idempotent, so a request the
 service could not answer (connection refused or reset, 500, 502, 503, 504: a replica that dies
-mid-request surfaces as Serve's 500) is retried `retries` times. Each request names its image's hash
+mid-request surfaces as Serve's 500) is retried `retries` times, after the wait a `Retry-After`
+header asks for (a busy service's 503) or a doubling backoff. Each request names its image's hash
 in the `x-session-id` header, which the service hashes onto the replica that encoded that image.
+With `api_key` (haris.serve.api_keys.client_key reads one from a file or HARIS_API_KEY), every
+request carries `Authorization: Bearer KEY`.
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ __all__ = ["SegmentClient", "ServiceError"]
 
 
 class SegmentClient:
-    def __init__(self, url: str, timeout: float = 60.0, retries: int = 3, retry_wait_s: float = 0.5) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, retries: int = 3, retry_wait_s: float = 0.5, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
         self.retry_wait_s = retry_wait_s
+        self.auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     def segment(self, image: str | Path | bytes | np.ndarray, expressions: Sequence[str]) -> dict[str, Any]:
         """Masks of `expressions` in `image` (a file path, an image file's bytes, or uint8 RGB pixels)."""
@@ -67,18 +71,20 @@ class SegmentClient:
             except ServiceError as error:
                 if error.status not in (None, *RETRIED_STATUSES):
                     raise
-            time.sleep(self.retry_wait_s * 2**attempt)
+                wait = error.retry_after_s if error.retry_after_s is not None else self.retry_wait_s * 2**attempt
+            time.sleep(wait)
         return self._once(method, path, body, headers)  # the last try: its error is the caller's
 
     def _once(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> dict[str, Any]:
+        headers = {**headers, **self.auth}
         if body is not None:
-            headers = {**headers, "Content-Type": "application/json"}
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
-            raise ServiceError(error.code, _message(error.read())) from None
+            raise ServiceError(error.code, _message(error.read()), _retry_after(error.headers.get("Retry-After"))) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise ServiceError(None, f"cannot reach {self.url}: {reason}") from None
@@ -87,6 +93,14 @@ class SegmentClient:
 def image_key(data: bytes) -> str:
     """The routing key of an image file: a hash of its bytes (any client may compute it so)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The seconds of a Retry-After header in its delay form (a date form is ignored: backoff instead)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _message(body: bytes) -> str:

@@ -1,13 +1,18 @@
 """Starting and stopping `haris serve`: Ray (started here, or an existing cluster), Serve, the app.
 
 `run_service` is the command: it starts the service, waits until every replica answers, prints the
-URL and serves until Ctrl-C or SIGTERM. Started here, Ray and Serve stop with it; attached to a
-cluster (`address`), only the application is deleted and the cluster keeps running.
+URLs (the API, the metrics) and serves until Ctrl-C or SIGTERM. Then it drains: every replica
+refuses new requests (503, and readiness 503) and finishes those it holds, bounded by the time
+limit; only then is the application deleted and, started here, Serve and Ray stopped. Attached to
+a cluster (`address`), the cluster keeps running.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
+import logging
 import os
 import signal
 import threading
@@ -15,11 +20,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 from haris.errors import HarisError
+from haris.install_location import haris_root, working_folder
 from haris.runtime.engine_choice import choice_line
+from haris.serve.api_keys import is_loopback, service_keys
 from haris.serve.service_settings import APP_NAME, ServiceSettings
+
+log = logging.getLogger(__name__)
 
 # Ray Serve's request path set for a replica that batches (it raised the service's throughput:
 # docs/serving.md, One machine): gRPC from the proxy to the replicas, user code and the
@@ -44,24 +54,41 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
     import ray
     from ray import serve
 
-    from haris.serve.service_app import build_app
+    from haris.serve.service_app import segmenter_app
 
+    if not settings.address:  # on a cluster, the bundle is where the replicas run, maybe not here
+        settings.check_bundle()
+        # Ray's processes start in haris_root(), where a relative path means something else
+        settings = dataclasses.replace(settings, bundle=str(Path(settings.bundle).resolve()))
     if not ray.is_initialized():
-        if not settings.address:
-            tune_serve_environment(os.environ)
-        options = {} if settings.address else {"include_dashboard": False, **(ray_options or {})}
-        ray.init(address=settings.address, **options)
+        start_ray(settings.address, ray_options)
     serve.start(
         http_options={"host": settings.host, "port": settings.port},
         proxy_location="EveryNode" if settings.proxy_on_every_node else "HeadOnly",
     )
     try:
-        serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
+        serve.run(segmenter_app(settings), name=APP_NAME, route_prefix="/")
         wait_until_healthy(settings.url, timeout_s)
     except BaseException:
         stop_service(settings)
         raise
     return settings.url
+
+
+def start_ray(address: str | None, ray_options: dict[str, Any] | None = None) -> None:
+    """ray.init: a Ray started here (`ray_options` its resources), or attached to the cluster at `address`.
+
+    Ray puts its driver's working folder first on every worker's import path; from a source checkout the
+    replicas would import the checkout's `haris/` (without the compiled kernels) instead of this process's
+    package. So Ray is started from the folder this process imported haris from (haris/install_location.py).
+    """
+    import ray
+
+    if not address:
+        tune_serve_environment(os.environ)
+    options = {} if address else {"include_dashboard": False, **(ray_options or {})}
+    with working_folder(haris_root()):
+        ray.init(address=address, **options)
 
 
 def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
@@ -72,28 +99,64 @@ def tune_serve_environment(environment: MutableMapping[str, str]) -> None:
 
 
 def stop_service(settings: ServiceSettings) -> None:
+    """Drain (drain_service), then delete the application and, started here, stop Serve and Ray."""
     import ray
-    from ray import serve
 
     if not ray.is_initialized():
         return
-    if settings.address:
-        serve.delete(APP_NAME)  # the cluster and its other applications stay
-    else:
-        serve.shutdown()
-    ray.shutdown()
+    try:
+        # One event loop for all of it: with SERVE_ENVIRONMENT's router on the caller's loop, the
+        # hub's handle needs one, and Serve's shutdown closes that handle on it.
+        asyncio.run(_drain_and_stop(settings))
+    finally:
+        ray.shutdown()
+
+
+async def _drain_and_stop(settings: ServiceSettings) -> None:
+    from ray import serve
+
+    await drain_service(settings.request_timeout_s + 5)
+    serve.delete(APP_NAME)  # the cluster and its other applications stay
+    if not settings.address:
+        await serve.shutdown_async()
+
+
+async def drain_service(timeout_s: float) -> bool:
+    """Tell every replica to refuse new requests (503, readiness 503) and wait until none holds a
+    request, at most `timeout_s`; whether they all drained (False also when the application is gone)."""
+    from ray import serve
+
+    from haris.serve.service_hub import HUB_NAME
+
+    try:
+        hub = serve.get_deployment_handle(HUB_NAME, APP_NAME)
+        async with asyncio.timeout(timeout_s):
+            await hub.begin_drain.remote()
+            while not await hub.drained.remote():
+                await asyncio.sleep(0.1)
+        return True
+    except TimeoutError:
+        log.warning("the replicas still held requests after %.0f s of draining; stopping anyway", timeout_s)
+    except Exception:  # no application (it failed to start), or its hub gone: nothing left to drain
+        log.warning("the service could not be drained before it stopped", exc_info=True)
+    return False
 
 
 def run_service(settings: ServiceSettings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop what was started."""
     stop = threading.Event()
     original = signal.getsignal(signal.SIGTERM)
+    keys = service_keys(settings.api_key_file, os.environ)
+    if not keys and not is_loopback(settings.host):
+        log.warning("serving on %s without API keys: anyone who reaches the port may use it (--api-key-file or HARIS_API_KEYS)", settings.host)
     try:
         url = start_service(settings)
         # Installed after ray.init, whose own SIGTERM handler would abort the process before cleaning up.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(f"haris serve: {url}/v1/segment answers (API at {url}/docs); Ctrl-C stops", flush=True)
-        print(f"haris serve: {choice_line(model_description(url))}", flush=True)
+        log.info("haris serve: %s/v1/segment answers (API at %s/docs); SIGTERM to this process drains and stops it; Ctrl-C stops it", url, url)
+        log.info("haris serve: metrics at %s/metrics; probes %s/v1/health/live and %s/v1/health/ready", url, url, url)
+        log.info("haris serve: %s", "API keys required" if keys else "no API key required")
+        log.info("haris serve: %s", choice_line(model_description(url, sorted(keys)[0] if keys else None)))
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
@@ -103,9 +166,10 @@ def run_service(settings: ServiceSettings) -> None:
         signal.signal(signal.SIGTERM, original)
 
 
-def model_description(url: str) -> dict[str, Any]:
+def model_description(url: str, api_key: str | None = None) -> dict[str, Any]:
     """What a replica of the service at `url` runs (GET /v1/model), with the engine it chose."""
-    with urllib.request.urlopen(f"{url}/v1/model", timeout=10) as response:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/v1/model", headers=headers), timeout=10) as response:
         return json.loads(response.read())["model"]
 
 

@@ -1,8 +1,15 @@
-"""Everything `haris serve` is configured with: the model, the replicas and their resources, HTTP."""
+"""Everything `haris serve` is configured with: the model, the replicas and their resources, HTTP,
+the keys, the queue and time limits.
+
+`to_args` and `from_args` carry the application's part of it (not HTTP, not the cluster address)
+as the plain dict that Ray Serve hands an application builder (`haris.serve.service_app:build_app`)
+from a config file's `args`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO, BACKENDS, backend_entry
@@ -11,6 +18,8 @@ from haris.runtime.engine_choice import choose_engine
 from haris.serve.request_limits import RequestLimits
 
 APP_NAME = "haris"
+# HTTP and the cluster are Serve's own settings (a config file's http_options), not the application's.
+NOT_APPLICATION_ARGS = {"host", "port", "address", "proxy_on_every_node"}
 
 
 @dataclass(frozen=True)
@@ -30,16 +39,41 @@ class ServiceSettings:
     max_batch_requests: int = 16  # concurrent requests one replica gathers into a Predictor batch
     batch_wait_s: float = 0.005  # how long a replica waits for more requests before running a batch
     limits: RequestLimits = field(default_factory=RequestLimits)
+    api_key_file: str | None = None  # with HARIS_API_KEYS, the keys requests need (none: open)
+    max_queued_requests: int = 32  # per replica: requests it holds (waiting or running); past it, 503
+    request_timeout_s: float = 30.0  # per request, from its arrival at a replica; past it, 504
 
     def __post_init__(self) -> None:
-        if self.address is None:  # on a cluster, the bundle is where the replicas run, maybe not here
-            _check_bundle(self.bundle, self.backend, self.precision, self.replica_device)
         if self.replicas < 1:
             raise HarisError(f"--replicas must be at least 1, got {self.replicas}")
         if self.num_cpus < 0 or self.num_gpus < 0:
             raise HarisError("--num-cpus and --num-gpus must not be negative")
         if self.max_batch_requests < 1 or self.batch_wait_s < 0:
             raise HarisError("the batch size must be at least 1 and the batch wait not negative")
+        if self.max_queued_requests < 1 or self.request_timeout_s <= 0:
+            raise HarisError("--max-queued-requests must be at least 1 and --request-timeout-s positive")
+
+    def check_bundle(self) -> None:
+        """Refuse here what replicas on this machine would fail on inside Ray (on a cluster the
+        bundle is where the replicas run, maybe not here)."""
+        _check_bundle(self.bundle, self.backend, self.precision, self.replica_device)
+
+    def to_args(self) -> dict[str, Any]:
+        """The application's settings as an application builder's args (JSON and YAML types)."""
+        return {name: value for name, value in asdict(self).items() if name not in NOT_APPLICATION_ARGS}
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> ServiceSettings:
+        """Settings from a builder's args (a config file's `args`): unknown names are refused with the known ones."""
+        known = {item.name for item in fields(cls)} - NOT_APPLICATION_ARGS
+        unknown = sorted(set(args) - known)
+        if unknown or "bundle" not in args:
+            raise HarisError(f"application args: unknown {unknown} or no bundle; known: {', '.join(sorted(known))}")
+        types = {item.name: str(item.type).split("|")[0].strip() for item in fields(cls)}
+        values = {name: _typed(value, types[name]) for name, value in args.items()}
+        if isinstance(values.get("limits"), dict):
+            values["limits"] = RequestLimits(**values["limits"])
+        return cls(**values)
 
     @property
     def replica_device(self) -> str | None:
@@ -53,6 +87,18 @@ class ServiceSettings:
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+def _typed(value: Any, kind: str) -> Any:
+    """A builder arg as its field's type: `serve run MODULE:build_app replicas=2` passes strings."""
+    if not isinstance(value, str) or kind not in ("int", "float", "bool"):
+        return value
+    if kind == "bool":
+        return value.strip().lower() in ("1", "true", "yes")
+    try:
+        return int(value) if kind == "int" else float(value)
+    except ValueError:
+        raise HarisError(f"application arg {value!r}: expected {kind}") from None
 
 
 def _check_bundle(bundle: str, backend: str, precision: str | None, device: str | None) -> None:

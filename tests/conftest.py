@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 
@@ -29,6 +30,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tiny_bundle" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("tiny_bundle"))
+
+
+@pytest.fixture(autouse=True)
+def haris_logger_as_before():
+    """The `haris` command configures the `haris` logger (level, stderr handler); a test that runs it
+    leaves the logger as it found it for the next test."""
+    logger = logging.getLogger("haris")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -238,6 +238,9 @@ SERVING_FILES = {
     "serve/service_app.py",
     "serve/service_runner.py",
     "serve/request_reading.py",
+    "serve/error_answers.py",
+    "serve/service_hub.py",
+    "serve/service_config.py",
     "benchmarks/serve_load.py",
     "label/label_pipeline.py",
     "label/batch_labeller.py",
@@ -262,7 +265,7 @@ def test_labelling_loads_ray_only_when_a_run_starts_and_no_training_code():
 
 
 # The service's client side: what a machine without the `serve` extra (or a model) imports to ask a service.
-CLIENT_MODULES = ["haris.serve.segment_client", "haris.serve.remote_predictor"]
+CLIENT_MODULES = ["haris.serve.segment_client", "haris.serve.remote_predictor", "haris.serve.api_keys"]
 
 
 @pytest.mark.parametrize("module", ["haris.cli", "haris.serve", *CLIENT_MODULES, "haris.serve.request_validation"])

@@ -55,13 +55,14 @@ def _add_parity(actions: argparse._SubParsersAction) -> None:
 
 
 def _add_serve_load(actions: argparse._SubParsersAction) -> None:
-    load = actions.add_parser("serve", help="`haris serve` under load (1/4/16 clients) against the in-process Predictor, and a replica kill")
+    load = actions.add_parser("serve", help="`haris serve` under load (1/4/16 clients, answers by status) vs the in-process Predictor; replica kill")
     load.add_argument("bundle", help="bundle directory")
     load.add_argument("--out", default="runs/serve_load", help="folder for serve_load.json and .md (default: %(default)s)")
     load.add_argument("--clients", default="1,4,16", help="comma-separated concurrent clients per level (default: %(default)s)")
     load.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level (default 15; the kill run twice that)")
     load.add_argument("--replicas", type=int, default=2, help="service replicas, sharing the machine's cores (default 2)")
     load.add_argument("--port", type=int, default=8431)
+    load.add_argument("--max-queued-requests", type=int, default=32, help="each replica's queue bound; past it 503 (default 32)")
     load.set_defaults(run=_run_serve_load)
 
 
@@ -69,7 +70,7 @@ def _run_serve_load(args: argparse.Namespace) -> None:
     from haris.benchmarks.serve_load import run_serve_load
 
     clients = tuple(int(part) for part in args.clients.split(",") if part.strip())
-    report = run_serve_load(args.bundle, args.out, clients, args.seconds, args.replicas, port=args.port)
+    report = run_serve_load(args.bundle, args.out, clients, args.seconds, args.replicas, port=args.port, max_queued_requests=args.max_queued_requests)
     print(f"wrote {args.out}/serve_load.md: {report['levels'][-1]['throughput']} requests/s at {clients[-1]} clients")
 
 

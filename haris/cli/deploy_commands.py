@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
+import os
 
 from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO, BACKENDS, COMPUTE_PRECISIONS
 from haris.runtime.bundle_manifest import PRECISIONS
+
+log = logging.getLogger(__name__)
 
 
 def add_deploy_commands(commands: argparse._SubParsersAction) -> None:
@@ -76,6 +79,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--out", default="predictions", help="output folder (default: predictions)")
     predict.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in predictions.json)")
     predict.add_argument("--server", metavar="URL", help="segment with a `haris serve` service instead of a local model (then no MODEL)")
+    add_api_key_argument(predict)
     predict.set_defaults(run=_run_predict)
 
 
@@ -83,12 +87,24 @@ def _add_app(commands: argparse._SubParsersAction) -> None:
     app = commands.add_parser("app", help="a web page to try a model: upload an image, type expressions, see the masks (ui extra)")
     app.add_argument("model", nargs="?", help="bundle directory (or checkpoint / run directory); omit with --server")
     app.add_argument("--server", metavar="URL", help="ask a running `haris serve` at URL instead of running a model here")
+    add_api_key_argument(app)
+    app.add_argument("--login-file", help="file of `user:password` lines: the page asks for a login (for --host 0.0.0.0)")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     app.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     add_engine_arguments(app)
     app.add_argument("--threads", type=int, help="threads of the model (default: every core)")
     app.add_argument("--max-expressions", type=int, help="most expressions per image (default: the bundle's limit)")
     app.set_defaults(run=_run_app)
+
+
+def add_api_key_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--api-key-file", help="with --server: a file whose first line is the service's API key (default: $HARIS_API_KEY)")
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    from haris.serve.api_keys import client_key
+
+    return client_key(args.api_key_file, os.environ)
 
 
 def add_engine_arguments(command: argparse.ArgumentParser) -> None:
@@ -148,7 +164,7 @@ def _run_predict(args: argparse.Namespace) -> None:
         from haris.serve.remote_predictor import RemotePredictor
 
         images = find_images([args.model, *args.images])
-        predictor = RemotePredictor(args.server)
+        predictor = RemotePredictor(args.server, api_key=_api_key(args))
     else:
         from haris.runtime.engine_choice import choice_line
         from haris.runtime.predictor_factory import open_predictor
@@ -157,7 +173,7 @@ def _run_predict(args: argparse.Namespace) -> None:
             raise HarisError("give a MODEL and at least one image (or --server URL and images)")
         images = find_images(args.images)
         predictor = open_predictor(args.model, args.backend or AUTO, args.device, args.precision or AUTO)
-        print(f"haris predict: {choice_line(predictor.description)}", file=sys.stderr)
+        log.info("haris predict: %s", choice_line(predictor.description))
     with predictor:
         report = predict_images(predictor, images, args.expressions, args.out, args.skip_bad)
     skipped = f", skipped {len(report['skipped'])} unreadable" if report["skipped"] else ""
@@ -167,4 +183,6 @@ def _run_predict(args: argparse.Namespace) -> None:
 def _run_app(args: argparse.Namespace) -> None:
     from haris.app.app_launch import run_app
 
-    run_app(args.model, args.server, args.host, args.port, args.backend, args.device, args.precision, args.threads, args.max_expressions)
+    api_key = _api_key(args) if args.server else None
+    engine = (args.backend, args.device, args.precision, args.threads)
+    run_app(args.model, args.server, args.host, args.port, *engine, args.max_expressions, api_key, args.login_file)

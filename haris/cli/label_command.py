@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from haris.runtime.backend_registry import AUTO, BUNDLE_BACKENDS, COMPUTE_PRECISIONS
 
@@ -50,7 +49,6 @@ def _run_label(args: argparse.Namespace) -> None:
     from haris.label.label_run import label_images
     from haris.label.label_settings import LabelSettings, parse_actors
 
-    logging.basicConfig(level=logging.INFO, format="haris label: %(message)s")
     settings = LabelSettings(
         args.bundle,
         args.images,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ def open_dataset(
     split_by: str | None = None,
     image_dir: str | Path | None = None,
     skip_bad: bool = False,
-    log: Callable[[str], None] = print,
 ) -> Any:
     """A dataset with `records`, `expressions`, `load_image(record)` and `load_mask(record)`."""
     data_dir = Path(data_dir)
@@ -25,10 +23,10 @@ def open_dataset(
     if (data_dir / f"refer_{split}.json").is_file() or (data_dir / "image_data_split.json").is_file():
         from haris.data.phrasecut_dataset import PhraseCutDataset
 
-        return PhraseCutDataset(data_dir, split=split, image_dir=image_dir, skip_bad=skip_bad, log=log)
+        return PhraseCutDataset(data_dir, split=split, image_dir=image_dir, skip_bad=skip_bad)
     from haris.data.refer_dataset import ReferDataset
 
-    return ReferDataset(data_dir, split=split, split_by=split_by or _only_split_by(data_dir), image_dir=image_dir, skip_bad=skip_bad, log=log)
+    return ReferDataset(data_dir, split=split, split_by=split_by or _only_split_by(data_dir), image_dir=image_dir, skip_bad=skip_bad)
 
 
 def _only_split_by(data_dir: Path) -> str:

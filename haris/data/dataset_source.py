@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ class DatasetSource:
     images: Path | None = None  # the image folder; None: FOLDER/images
     skip_bad: bool = False  # skip (and count) unreadable images and bad annotations instead of stopping
 
-    def open(self, log: Callable[[str], None] = print) -> ReferringDataset:
-        return open_dataset(self.folder, self.split, self.split_by, self.images, self.skip_bad, log)
+    def open(self) -> ReferringDataset:
+        return open_dataset(self.folder, self.split, self.split_by, self.images, self.skip_bad)
 
     def with_split(self, split: str) -> DatasetSource:
         return replace(self, split=split)

@@ -15,7 +15,7 @@ is the union of all polygons.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from PIL import Image, ImageDraw
 from haris.data.bad_data_policy import BadDataPolicy
 from haris.data.image_reader import read_rgb_image
 from haris.errors import DataError
+
+log = logging.getLogger(__name__)
 
 IMAGE_INFO_FILE = "image_data_split.json"
 
@@ -59,7 +61,6 @@ class PhraseCutDataset:
         split: str = "test",
         image_dir: str | Path | None = None,
         skip_bad: bool = False,
-        log: Callable[[str], None] = print,
     ) -> None:
         self.root = Path(root)
         self.split = split
@@ -73,7 +74,7 @@ class PhraseCutDataset:
         records = (self._record(index, task, images) for index, task in enumerate(tasks))
         self.records: list[PhraseCutRecord] = [record for record in records if record is not None]
         self.expressions: list[tuple[int, int]] = [(index, 0) for index in range(len(self.records))]
-        log(self._summary())
+        log.info(self._summary())
 
     def load_image(self, record: PhraseCutRecord) -> np.ndarray:
         """The record's image as uint8 (H, W, 3) RGB."""

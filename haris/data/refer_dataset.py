@@ -7,7 +7,7 @@ evaluation scores every sentence (`expressions`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,8 @@ from haris.data.refer_files import read_instances, read_refs, ref_field
 from haris.data.refer_record import ReferRecord
 from haris.data.safe_unpickler import utf8_repaired
 from haris.errors import DataError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ReferDataset", "ReferRecord"]
 
@@ -33,7 +35,6 @@ class ReferDataset:
         split_by: str = "unc",
         image_dir: str | Path | None = None,
         skip_bad: bool = False,
-        log: Callable[[str], None] = print,
     ) -> None:
         self.annotation_dir = Path(annotation_dir)
         self.image_dir = Path(image_dir) if image_dir is not None else self.annotation_dir / "images"
@@ -50,7 +51,7 @@ class ReferDataset:
             (index, sentence) for index, record in enumerate(self.records) for sentence in range(len(record.sentences))
         ]
         self.skipped: dict[str, int] = policy.skipped
-        log(self._summary(policy))
+        log.info(self._summary(policy))
 
     def __len__(self) -> int:
         return len(self.records)

@@ -27,7 +27,7 @@ def run_evaluation(
     context = DistributedContext.from_environment()
     try:
         model = load_checkpoint(resolve_checkpoint(checkpoint), context.device)
-        dataset = source.open(context.log)
+        dataset = source.open()
         result = evaluate(model, dataset, context, threshold, max_expressions, source.skip_bad, progress=True)
         if context.is_main:
             settings = {"checkpoint": str(checkpoint), "data": str(source.folder), "split": source.split, "threshold": threshold}

@@ -14,11 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from tqdm import tqdm
-
 from haris.distributed_context import DistributedContext
 from haris.errors import DataError
 from haris.evaluation.ris_metrics import expression_iou, intersection_union, summarize_ious
+from haris.progress import Progress
 from haris.runtime.predictor import Predictor
 from haris.runtime.predictor_factory import predictor_for_model
 
@@ -45,7 +44,7 @@ def evaluate(
     groups = list(_sentences_by_record(dataset, max_expressions).items())
     batches = [groups[start : start + RECORDS_PER_BATCH] for start in range(0, len(groups), RECORDS_PER_BATCH)]
     local = []
-    for batch in tqdm(batches[context.rank :: context.world_size], desc="evaluate", unit="batch", disable=not (progress and context.is_main)):
+    for batch in Progress(batches[context.rank :: context.world_size], "evaluate", unit="batch", enabled=progress and context.is_main):
         local += _evaluate_records(predictor, dataset, batch, skip_bad)
     results = sorted((row for rows in context.gather_objects(local) for row in rows), key=lambda r: (r["ref_id"], r["sentence_index"]))
     if not results:

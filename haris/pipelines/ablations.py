@@ -21,6 +21,7 @@ from pathlib import Path
 from haris.config import load_run_config
 from haris.data.dataset_source import DatasetSource, add_dataset_arguments
 from haris.evaluation.evaluation_run import run_evaluation
+from haris.log_output import configure_logging
 from haris.pipelines.step_runner import StepRunner
 from haris.train.training_run import resume_training, train
 
@@ -84,6 +85,7 @@ def _folder(name: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()  # run as `python -m`, outside the `haris` command
     parser = argparse.ArgumentParser(description="Rerun the paper's ablations (tables II-III).")
     parser.add_argument("--preset", default="tiny")
     add_dataset_arguments(parser, skip_bad=False)

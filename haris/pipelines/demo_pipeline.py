@@ -31,10 +31,10 @@ STEPS: list[tuple[str, str, tuple[str, ...], Callable[..., dict[str, Any]]]] = [
 ]
 
 
-def run_demo(out: str | Path, settings: DemoSettings, log: Callable[[str], None] = print) -> Path:
+def run_demo(out: str | Path, settings: DemoSettings) -> Path:
     """Run (or finish) every step into `out`; write and return the report page."""
     out = Path(out)
-    runner = StepRunner(out, log)
+    runner = StepRunner(out)
     values = dataclasses.asdict(settings)
     summaries = {}
     for number, (name, what, reads, step) in enumerate(STEPS, start=1):

@@ -72,7 +72,7 @@ def predict_demo_scenes(out: Path, settings: DemoSettings, resume: bool) -> dict
     from haris.runtime.predict_run import predict_images
     from haris.runtime.predictor import Predictor
 
-    dataset = DatasetSource(out / DATA, "val").open(log=lambda message: None)
+    dataset = DatasetSource(out / DATA, "val").open()
     predictor = Predictor.from_bundle(out / BUNDLE, precision="fp32")
     written = []
     for record in dataset.records[: settings.overlays]:

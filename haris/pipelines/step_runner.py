@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +22,13 @@ from typing import Any
 
 from haris.atomic_file import write_json_atomically
 
+log = logging.getLogger(__name__)
 Step = Callable[[bool], dict[str, Any]]  # resume -> a JSON-able summary
 
 
 class StepRunner:
-    def __init__(self, folder: str | Path, log: Callable[[str], None] = print) -> None:
+    def __init__(self, folder: str | Path) -> None:
         self.markers = Path(folder) / "steps"
-        self.log = log
         self.previous_key = ""  # each step's inputs include the key of the step before it
 
     def run(self, name: str, what: str, inputs: dict[str, Any], step: Step) -> dict[str, Any]:
@@ -37,13 +38,14 @@ class StepRunner:
         marker = self.markers / f"{name}.json"
         recorded = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
         same_inputs = recorded.get("inputs_sha256") == key
+        log.debug("%s: inputs %s (key %s), recorded %s", what, inputs, key[:12], recorded.get("inputs_sha256", "nothing")[:12])
         if same_inputs and recorded.get("finished"):
-            self.log(f"{what}: done already ({recorded['seconds']:.0f} s), skipped")
+            log.info("%s: done already (%.0f s), skipped", what, recorded["seconds"])
             return {**recorded["summary"], "seconds": recorded["seconds"]}
         resume = same_inputs and recorded.get("started", False)
         if recorded and not same_inputs:
-            self.log(f"{what}: its inputs changed since it last ran, so it runs again from the start")
-        self.log(f"{what} ..." if not resume else f"{what}: interrupted earlier, resuming ...")
+            log.info("%s: its inputs changed since it last ran, so it runs again from the start", what)
+        log.info("%s: interrupted earlier, resuming ..." if resume else "%s ...", what)
         write_json_atomically(marker, {"inputs_sha256": key, "inputs": inputs, "started": True, "finished": False})
         start = time.monotonic()
         summary = step(resume)
@@ -51,7 +53,7 @@ class StepRunner:
         write_json_atomically(
             marker, {"inputs_sha256": key, "inputs": inputs, "started": True, "finished": True, "summary": summary, "seconds": seconds}
         )
-        self.log(f"{what}: {_brief(summary)} ({seconds:.0f} s)")
+        log.info("%s: %s (%.0f s)", what, _brief(summary), seconds)
         return {**summary, "seconds": seconds}
 
 

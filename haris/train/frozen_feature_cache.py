@@ -10,16 +10,18 @@ small image encoders or small datasets, so the size is estimated first and check
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from haris.errors import ConfigError, DataError
 from haris.image_transforms import preprocess_image
 from haris.modeling.haris_model import Haris, ImageFeatures
+from haris.progress import Progress
 from haris.train.training_samples import MASK_STRIDE
+
+log = logging.getLogger(__name__)
 
 ENCODE_BATCH = 32
 MISSING = -1  # image row of a record whose image could not be read (skip_bad_data)
@@ -38,7 +40,6 @@ class FrozenFeatureCache:
         dataset: Any,
         max_gb: float,
         skip_bad: bool = False,
-        log: Callable[[str], None] = print,
         progress: bool = True,
     ) -> FrozenFeatureCache:
         """Encode each distinct image of `dataset.records` once, on the model's device, under no_grad."""
@@ -53,8 +54,8 @@ class FrozenFeatureCache:
         row_of_image = {name: (MISSING if row in failed else row) for row, name in enumerate(image_names)}
         record_rows = torch.tensor([row_of_image[record.file_name] for record in dataset.records])
         if failed:
-            log(f"feature cache: skipped {len(failed)} unreadable images ({int((record_rows == MISSING).sum())} refs)")
-        log(f"feature cache: {len(image_names) - len(failed)} images, {_gigabytes(taps):.2f} GB")
+            log.warning("feature cache: skipped %d unreadable images (%d refs)", len(failed), int((record_rows == MISSING).sum()))
+        log.info("feature cache: %d images, %.2f GB", len(image_names) - len(failed), _gigabytes(taps))
         return cls(taps, record_rows)
 
     def cached_records(self) -> torch.Tensor:
@@ -91,7 +92,7 @@ def _encode_images(model: Haris, dataset: Any, records: list, skip_bad: bool, pr
     size, preprocess = model.config.image_size, model.config.preprocess
     chunks: list[list[torch.Tensor]] = [[], [], []]
     failed: set[int] = set()
-    for start in tqdm(range(0, len(records), ENCODE_BATCH), desc="feature cache", disable=not progress):
+    for start in Progress(range(0, len(records), ENCODE_BATCH), "feature cache", unit="batch", enabled=progress):
         pixels = []
         for row, record in enumerate(records[start : start + ENCODE_BATCH], start=start):
             try:

@@ -9,6 +9,7 @@ Ctrl-C / SIGTERM, with the optimizer, progress and RNG state beside the weights)
 from __future__ import annotations
 
 import io
+import logging
 import signal
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +19,6 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from haris.checkpoint.checkpoint_io import load_checkpoint, save_checkpoint
 from haris.config.run_config import RunConfig
@@ -27,6 +27,7 @@ from haris.errors import TrainingInterrupted
 from haris.evaluation.evaluator import evaluate
 from haris.losses import FocalDiceLoss
 from haris.modeling.model_builder import build_model
+from haris.progress import Progress
 from haris.train.autocast_choice import choose_autocast
 from haris.train.epoch_sampler import EpochSampler
 from haris.train.feature_input_model import FeatureInputModel
@@ -37,6 +38,7 @@ from haris.train.training_samples import TrainingSamples, collate_samples
 
 LAST, BEST, STATE_FILE, LOG_FILE, CURVE_FILE = "last", "best", "trainer_state.pt", "log.jsonl", "loss_curve.png"
 LOG_EVERY_STEPS = 10
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Trainer:
         # fused: one kernel over all parameters instead of several small ops per tensor (docs/measurements.md)
         self.optimizer = torch.optim.Adam(self.model.trainable_parameters(), lr=self.recipe.lr, weight_decay=self.recipe.weight_decay, fused=True)
         self.autocast = choose_autocast(self.recipe, context.device)
-        context.log(self.autocast.reason)
+        log.info(self.autocast.reason)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast.grad_scaler)
         self.criterion = FocalDiceLoss(self.recipe.focal_weight, self.recipe.dice_weight)
         self.sampler, self.loader = self._data_loader()
@@ -87,9 +89,7 @@ class Trainer:
     def _feature_cache(self) -> FrozenFeatureCache | None:
         if not self.recipe.cache_frozen_features:
             return None
-        return FrozenFeatureCache.build(
-            self.model, self.train_data, self.recipe.feature_cache_max_gb, self.recipe.skip_bad_data, self.context.log, self.show_progress
-        )
+        return FrozenFeatureCache.build(self.model, self.train_data, self.recipe.feature_cache_max_gb, self.recipe.skip_bad_data, self.show_progress)
 
     def _parallel(self, model: torch.nn.Module) -> torch.nn.Module:
         if not self.context.distributed:
@@ -153,12 +153,12 @@ class Trainer:
     def _train_epoch(self, start: float) -> bool:
         self.model.train()
         self.sampler.set_epoch(self.progress.epoch, self.progress.batch_in_epoch)
-        bar = tqdm(self.loader, desc=f"epoch {self.progress.epoch + 1}/{self.recipe.epochs}", disable=not self.show_progress)
+        bar = Progress(self.loader, f"epoch {self.progress.epoch + 1}/{self.recipe.epochs}", unit="batch", enabled=self.show_progress)
         losses = []
         for batch in bar:
             if batch is not None:
                 losses.append(self._step(batch))
-                bar.set_postfix(loss=f"{losses[-1]:.4f}")
+                bar.note(loss=f"{losses[-1]:.4f}")
             self.progress.step += 1
             self.progress.batch_in_epoch += 1
             if self.progress.step % LOG_EVERY_STEPS == 0 and losses:
@@ -182,9 +182,10 @@ class Trainer:
         # Every process takes rank 0's measurement, so their learning rates stay equal.
         self.progress.horizon_epochs = self.context.gather_objects(horizon)[0]
         if self.progress.horizon_epochs < self.recipe.epochs <= fitted:  # said when it falls short of a full schedule, not every refit
-            self.context.log(
-                f"the time limit leaves room for about {self.progress.horizon_epochs:.1f} of "
-                f"{self.recipe.epochs} epochs: the learning-rate schedule is compressed to fit"
+            log.info(
+                "the time limit leaves room for about %.1f of %d epochs: the learning-rate schedule is compressed to fit",
+                self.progress.horizon_epochs,
+                self.recipe.epochs,
             )
 
     def _horizon_epochs(self) -> float:

@@ -47,8 +47,8 @@ def resume_training(run_dir: str | Path, show_progress: bool = True) -> dict[str
 
 def _fit(run: RunConfig, source: DatasetSource, run_dir: Path, context: DistributedContext, show_progress: bool, resumed: bool) -> dict[str, Any]:
     source = replace(source, skip_bad=run.train.skip_bad_data)  # the recipe decides, as for every run of it
-    train_data = source.with_split("train").open(context.log)
-    val_data = source.with_split(run.train.eval_split).open(context.log)
+    train_data = source.with_split("train").open()
+    val_data = source.with_split(run.train.eval_split).open()
     trainer = Trainer(run, train_data, val_data, run_dir, context, show_progress, resume=resumed)
     if context.is_main:
         _record_session(run_dir, trainer, resumed)

@@ -11,11 +11,12 @@ from service_requests import SERVICE_LIMITS
 
 @pytest.fixture(scope="session")
 def running_service(tiny_bundle):
-    """(url, settings) of a service with two replicas; Ray and Serve stop after the last test."""
+    """(url, settings) of a service with two replicas, each holding at most 4 requests (so that a
+    burst meets the bound); Ray and Serve stop after the last test."""
     from haris.serve.service_runner import start_service, stop_service
     from haris.serve.service_settings import ServiceSettings
 
-    settings = ServiceSettings(str(tiny_bundle), replicas=2, port=free_port(), limits=SERVICE_LIMITS)
+    settings = ServiceSettings(str(tiny_bundle), replicas=2, port=free_port(), limits=SERVICE_LIMITS, max_queued_requests=4)
     try:
         yield start_service(settings, {"num_cpus": 2, "log_to_driver": False}), settings
     finally:

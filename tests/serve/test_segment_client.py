@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 
 import numpy as np
 import pytest
@@ -73,3 +74,24 @@ def test_bad_expressions_are_refused_by_the_runtimes_check_before_sending():
         with pytest.raises(ExpressionError, match="expression 1 is empty"):
             client.segment(b"png", ["the cat", " "])
     assert server.received == []
+
+
+def test_a_busy_services_retry_after_is_waited_for_instead_of_the_backoff():
+    answers = [(503, {"error": "busy"}, {"Retry-After": "1"}), (200, {"ok": 1})]
+    with ScriptedServer(answers) as server:
+        began = time.monotonic()
+        assert SegmentClient(server.url, retry_wait_s=0).segment(b"png", ["x"]) == {"ok": 1}
+        waited = time.monotonic() - began
+    assert len(server.received) == 2 and 1.0 <= waited < 2.5
+
+
+def test_the_api_key_goes_in_every_request_as_a_bearer_token():
+    with ScriptedServer([(200, {"ok": 1}), (200, {"model": {}, "limits": {}})]) as server:
+        client = SegmentClient(server.url, api_key="k-123")
+        client.segment(b"png", ["x"])
+        client.model()
+    assert [headers["Authorization"] for headers in server.headers] == ["Bearer k-123", "Bearer k-123"]
+    refusal = (401, {"error": "no API key: send the header"}, {"WWW-Authenticate": "Bearer"})
+    with ScriptedServer([refusal]) as server, pytest.raises(ServiceError, match="no API key") as refused:
+        SegmentClient(server.url, retry_wait_s=0).segment(b"png", ["x"])
+    assert refused.value.status == 401 and len(server.received) == 1 and "Authorization" not in server.headers[0]

@@ -24,10 +24,11 @@ def served_answer(masks: list[np.ndarray], expressions: list[str], score: float 
 
 
 class ScriptedServer:
-    """Answers each request with the next (status, JSON) of `answers`; records what it received."""
+    """Answers each request with the next (status, JSON[, headers]) of `answers`; records what it
+    received (and each request's headers in `headers`)."""
 
-    def __init__(self, answers: list[tuple[int, dict]]) -> None:
-        self.answers, self.received, self.routing_keys = list(answers), [], []
+    def __init__(self, answers: list[tuple]) -> None:
+        self.answers, self.received, self.routing_keys, self.headers = list(answers), [], [], []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,9 +36,12 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.received.append((self.command, self.path, self.headers.get("Content-Type"), self.rfile.read(length)))
                 server.routing_keys.append(self.headers.get(ROUTING_HEADER))
-                status, payload = server.answers.pop(0)
+                server.headers.append(dict(self.headers))
+                status, payload, *headers = server.answers.pop(0)
                 body = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -11,18 +11,20 @@ byte-identical for a seed whatever the number of worker processes.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import pickle
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from haris.data.synthetic.demo_scene import render_scene
 from haris.data.synthetic.vocabulary import SHAPES
 from haris.errors import ConfigError
+from haris.progress import Progress
 
+log = logging.getLogger(__name__)
 SPLITS = {"train": 0.8, "val": 0.1, "testA": 0.05, "testB": 0.05}  # fractions of the images
 
 
@@ -58,14 +60,14 @@ def write_synthetic_dataset(
 
 
 def _run(jobs: list[tuple], workers: int, progress: bool) -> list[dict]:
-    bar = {"total": len(jobs), "desc": "synthetic images", "unit": "img", "disable": not progress}
+    log.debug("synthetic images: %d to draw in %d process(es)", len(jobs), workers)
     if workers == 1:
-        return [_make_image(job) for job in tqdm(jobs, **bar)]
+        return [_make_image(job) for job in Progress(jobs, "synthetic images", unit="img", enabled=progress)]
     # fork, where there is one: spawn re-imports the caller's main module in each worker, which fails
     # (and leaves Pool restarting workers forever) for a script without a main guard or read from stdin.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with multiprocessing.get_context(method).Pool(workers) as pool:
-        return list(tqdm(pool.imap(_make_image, jobs, chunksize=16), **bar))
+        return list(Progress(pool.imap(_make_image, jobs, chunksize=16), "synthetic images", len(jobs), "img", progress))
 
 
 def _make_image(job: tuple[int, int, int, str]) -> dict:

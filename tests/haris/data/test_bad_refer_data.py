@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from logged_lines import logged_lines
 
 from haris.data.refer_dataset import ReferDataset
 from haris.errors import DataError
 
 
 def load(folder, split="testA", skip_bad=False):
-    lines = []
-    dataset = ReferDataset(folder, split, skip_bad=skip_bad, log=lines.append)
+    with logged_lines("haris.data.refer_dataset") as lines:
+        dataset = ReferDataset(folder, split, skip_bad=skip_bad)
     return dataset, lines
 
 

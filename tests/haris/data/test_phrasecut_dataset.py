@@ -8,6 +8,7 @@ of fewer than 2 points skipped, and the task mask the union over all instances' 
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -64,9 +65,10 @@ def _write(root, tasks, images=IMAGES, image_files=(10, 11)):
     return root
 
 
-def test_records_counts_and_log_line(tmp_path):
-    lines = []
-    dataset = PhraseCutDataset(_write(tmp_path, [MULTI_INSTANCE, LINE]), log=lines.append)
+def test_records_counts_and_log_line(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="haris")
+    dataset = PhraseCutDataset(_write(tmp_path, [MULTI_INSTANCE, LINE]))
+    lines = caplog.messages
     assert len(dataset.records) == 2 and dataset.expressions == [(0, 0), (1, 0)]
     assert dataset.skipped == {}
     assert lines == ["PhraseCut test: 2 expressions on 2 images"]
@@ -79,21 +81,21 @@ def test_records_counts_and_log_line(tmp_path):
 
 
 def test_multi_instance_multi_polygon_mask(tmp_path):
-    dataset = PhraseCutDataset(_write(tmp_path, [MULTI_INSTANCE]), log=lambda _: None)
+    dataset = PhraseCutDataset(_write(tmp_path, [MULTI_INSTANCE]))
     mask = dataset.load_mask(dataset.records[0])
     assert mask.dtype == np.bool_ and mask.shape == (7, 8)
     np.testing.assert_array_equal(mask, _expected_multi_instance())
 
 
 def test_two_point_polygon_is_a_line(tmp_path):
-    dataset = PhraseCutDataset(_write(tmp_path, [LINE]), log=lambda _: None)
+    dataset = PhraseCutDataset(_write(tmp_path, [LINE]))
     expected = np.zeros((5, 6), dtype=bool)
     expected[0, 0:5] = True
     np.testing.assert_array_equal(dataset.load_mask(dataset.records[0]), expected)
 
 
 def test_load_image_is_rgb_at_original_size(tmp_path):
-    dataset = PhraseCutDataset(_write(tmp_path, [MULTI_INSTANCE]), log=lambda _: None)
+    dataset = PhraseCutDataset(_write(tmp_path, [MULTI_INSTANCE]))
     image = dataset.load_image(dataset.records[0])
     assert image.dtype == np.uint8 and image.shape == (7, 8, 3)
     assert image[..., 0].mean() > image[..., 1].mean()  # the red survives JPEG
@@ -102,7 +104,7 @@ def test_load_image_is_rgb_at_original_size(tmp_path):
 def test_image_of_the_wrong_size_is_refused(tmp_path):
     root = _write(tmp_path, [MULTI_INSTANCE])
     Image.new("RGB", (3, 3)).save(root / "images" / "10.jpg")
-    dataset = PhraseCutDataset(root, log=lambda _: None)
+    dataset = PhraseCutDataset(root)
     with pytest.raises(DataError, match=r"10\.jpg: the image of task .* is 3x3 pixels, but .* says 8x7"):
         dataset.load_image(dataset.records[0])
 
@@ -120,15 +122,16 @@ BAD_TASKS = {
 def test_bad_task_raises_naming_the_task(tmp_path, reason):
     task, message = BAD_TASKS[reason]
     with pytest.raises(DataError, match=message) as raised:
-        PhraseCutDataset(_write(tmp_path, [LINE, task]), log=lambda _: None)
+        PhraseCutDataset(_write(tmp_path, [LINE, task]))
     assert task["task_id"] in str(raised.value) and "refer_test.json" in str(raised.value)
 
 
-def test_bad_tasks_are_skipped_and_counted(tmp_path):
+def test_bad_tasks_are_skipped_and_counted(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="haris")
     bad = [task for task, _ in BAD_TASKS.values()]
-    lines = []
     root = _write(tmp_path, [*bad, MULTI_INSTANCE, LINE])
-    dataset = PhraseCutDataset(root, skip_bad=True, log=lines.append)
+    dataset = PhraseCutDataset(root, skip_bad=True)
+    lines = caplog.messages
     assert [record.task_id for record in dataset.records] == ["10__1", "11__2"]
     assert [record.ref_id for record in dataset.records] == [5, 6]  # positions in the file
     assert dataset.skipped == dict.fromkeys(BAD_TASKS, 1)
@@ -137,4 +140,4 @@ def test_bad_tasks_are_skipped_and_counted(tmp_path):
 
 def test_missing_refer_file_is_named(tmp_path):
     with pytest.raises(DataError, match=r"refer_val\.json does not exist"):
-        PhraseCutDataset(_write(tmp_path, [LINE]), split="val", log=lambda _: None)
+        PhraseCutDataset(_write(tmp_path, [LINE]), split="val")

@@ -57,7 +57,7 @@ def test_our_loader_reads_every_refer_layout_with_the_refer_mask(edited_refer_fo
             ref["split"] = split if ref["ann_id"] == 201 else ("train" if ref["split"] in ("testA", "testB") else ref["split"])
 
     folder = edited_refer_folder(use_layout)
-    dataset = ReferDataset(folder, split, log=lambda line: None)
+    dataset = ReferDataset(folder, split)
     [record] = dataset.records
     ours = dataset.load_mask(record)
     theirs = refer_get_mask(LAYOUTS[layout], HEIGHT, WIDTH)
@@ -74,7 +74,7 @@ def test_refer_api_cannot_read_a_bare_rle_dict_which_we_still_read(edited_refer_
     def use_bare(content):
         content["instances"]["annotations"][2]["segmentation"] = bare  # annotation 201 (COCO's crowd layout)
 
-    dataset = ReferDataset(edited_refer_folder(use_bare), "testA", log=lambda line: None)
+    dataset = ReferDataset(edited_refer_folder(use_bare), "testA")
     assert np.array_equal(dataset.load_mask(dataset.records[0]), PARTS[0].astype(bool))
 
 
@@ -83,7 +83,7 @@ def test_a_list_mixing_polygons_and_rles_is_refused_by_name(edited_refer_folder)
         content["instances"]["annotations"][2]["segmentation"] = [LAYOUTS["multi-polygon"][0], compressed_rle(PARTS[1])]
 
     with pytest.raises(Exception, match="polygons .* or RLE dicts, not a mix"):
-        ReferDataset(edited_refer_folder(mix), "testA", log=lambda line: None)
+        ReferDataset(edited_refer_folder(mix), "testA")
 
 
 @pytest.mark.parametrize("split", ["train", "val", "testA", "testB"])
@@ -91,7 +91,7 @@ def test_refer_api_reads_every_synthetic_annotation_as_we_do(synthetic_folder, s
     instances = json.loads((synthetic_folder / "instances.json").read_text())
     images = {image["id"]: image for image in instances["images"]}
     annotations = {a["id"]: a for a in instances["annotations"]}
-    dataset = ReferDataset(synthetic_folder, split, log=lambda line: None)
+    dataset = ReferDataset(synthetic_folder, split)
     layouts = set()
     for record in dataset.records:
         segmentation, image = annotations[record.ann_id]["segmentation"], images[record.image_id]

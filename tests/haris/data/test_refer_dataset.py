@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from logged_lines import logged_lines
 from PIL import Image
 
 from haris.data.refer_dataset import ReferDataset, ReferRecord
@@ -14,8 +15,9 @@ from haris.errors import DataError
 
 
 def load(folder, split, **kwargs):
-    lines = []
-    dataset = ReferDataset(folder, split, log=lines.append, **kwargs)
+    """The dataset and the lines it logged."""
+    with logged_lines("haris.data.refer_dataset") as lines:
+        dataset = ReferDataset(folder, split, **kwargs)
     return dataset, lines
 
 
@@ -138,4 +140,4 @@ def test_image_whose_size_differs_from_instances_is_an_error(refer_folder):
 
 def test_missing_annotation_files_are_named(tmp_path):
     with pytest.raises(DataError, match=r"refs\(umd\)\.p does not exist"):
-        ReferDataset(tmp_path, "train", split_by="umd", log=lambda line: None)
+        ReferDataset(tmp_path, "train", split_by="umd")

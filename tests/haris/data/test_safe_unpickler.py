@@ -45,7 +45,7 @@ def test_sentences_of_byte_strings_read_as_utf8_text(edited_refer_folder):
     def to_bytes(content):
         content["refs"][2]["sentences"] = [{b"sent": "café table".encode(), b"sent_id": 4}]
 
-    dataset = ReferDataset(edited_refer_folder(to_bytes), "testA", log=lambda line: None)
+    dataset = ReferDataset(edited_refer_folder(to_bytes), "testA")
     assert dataset.records[0].sentences == ("café table",)
 
 
@@ -53,7 +53,7 @@ def test_hostile_pickle_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     (tmp_path / "refs(unc).p").write_bytes(pickle.dumps([Hostile(str(marker))], protocol=2))
     with pytest.raises(DataError, match=r"refs\(unc\)\.p is not a readable pickle.*(posix|os)\.system"):
-        ReferDataset(tmp_path, "train", log=lambda line: None)
+        ReferDataset(tmp_path, "train")
     assert not marker.exists()
 
 
@@ -81,4 +81,4 @@ def test_truncated_pickle_is_a_data_error(tmp_path):
 def test_pickle_of_something_other_than_refs_is_a_data_error(tmp_path):
     (tmp_path / "refs(unc).p").write_bytes(pickle.dumps({"not": "a list"}, protocol=2))
     with pytest.raises(DataError, match=r"refs\(unc\)\.p must hold a list of ref dicts"):
-        ReferDataset(tmp_path, "train", log=lambda line: None)
+        ReferDataset(tmp_path, "train")

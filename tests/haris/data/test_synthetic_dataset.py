@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -34,9 +35,10 @@ def test_same_seed_gives_identical_bytes_whatever_the_workers_and_another_seed_d
 
 
 @pytest.mark.parametrize("split", SPLITS)
-def test_every_split_reads_and_is_not_empty(synthetic_folder, split):
-    lines = []
-    dataset = ReferDataset(synthetic_folder, split, log=lines.append)
+def test_every_split_reads_and_is_not_empty(synthetic_folder, split, caplog):
+    caplog.set_level(logging.INFO, logger="haris")
+    dataset = ReferDataset(synthetic_folder, split)
+    lines = caplog.messages
     assert dataset.records and dataset.skipped == {}
     assert all(1 <= len(r.sentences) <= 3 and len(set(r.sentences)) == len(r.sentences) for r in dataset.records)
     assert lines[0].startswith(f"{synthetic_folder.name} unc {split}: {len(dataset.records)} refs")
@@ -58,7 +60,7 @@ def test_polygons_and_rle_lists_are_written_in_refer_layouts(synthetic_folder):
 
 def test_masks_equal_the_annotations_and_what_is_drawn(synthetic_folder):
     annotations = {a["id"]: a for a in json.loads((synthetic_folder / "instances.json").read_text())["annotations"]}
-    dataset = ReferDataset(synthetic_folder, "val", log=lambda line: None)
+    dataset = ReferDataset(synthetic_folder, "val")
     for record in dataset.records:
         annotation, mask, image = annotations[record.ann_id], dataset.load_mask(record), dataset.load_image(record)
         rows, columns = np.nonzero(mask)

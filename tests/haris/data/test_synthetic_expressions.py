@@ -83,7 +83,7 @@ def test_every_expression_picks_exactly_its_object(synthetic_folder):
     scenes, sizes = objects_of(synthetic_folder)
     kinds, needs_more_than_attributes, checked = set(), 0, 0
     for split in ("train", "val", "testA", "testB"):
-        for record in ReferDataset(synthetic_folder, split, log=lambda line: None).records:
+        for record in ReferDataset(synthetic_folder, split).records:
             objects = scenes[record.image_id]
             for text in record.sentences:
                 assert referents(text, objects, sizes[record.image_id]) == [record.ann_id], text

@@ -26,7 +26,7 @@ class Recorder:
 
 
 def run_all(folder, recorder, inputs, fail_at=None):
-    runner = StepRunner(folder, log=lambda line: None)
+    runner = StepRunner(folder)
     return [runner.run(name, name, inputs.get(name, {}), recorder.step(name, fail=name == fail_at)) for name in ("data", "train", "eval")]
 
 
