@@ -38,13 +38,15 @@ class PredictorLike(Protocol):
     def segment(self, image: np.ndarray, expressions: Sequence[str]) -> list: ...
 
 
-def find_images(sources: Sequence[str]) -> list[Path]:
-    """Files, folders (their images, sorted) and glob patterns, in the order given."""
+def find_images(sources: Sequence[str], recursive: bool = False) -> list[Path]:
+    """Files, folders (their images, sorted; with `recursive`, those of their subfolders too) and
+    glob patterns, in the order given."""
     images: list[Path] = []
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            images += sorted(file for file in path.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES)
+            files = path.rglob("*") if recursive else path.iterdir()
+            images += sorted(file for file in files if file.suffix.lower() in IMAGE_SUFFIXES and file.is_file())
         elif path.exists():
             images.append(path)
         else:

@@ -25,6 +25,7 @@ FOLDERS = {
     "benchmarks": "haris.benchmarks",
     "cpp_ops": "haris.cpp_ops",
     "serve": "haris.serve",
+    "label": "haris.label",
 }
 # What importing any runtime module must never load: the training side of HARIS, and torch.
 NOT_IN_RUNTIME = ("torch", "haris.checkpoint", "haris.data", "haris.evaluation", "haris.train", "haris.export", "haris.modeling", "haris.losses")
@@ -211,7 +212,9 @@ def test_model_sources_import_no_loss_optimizer_onnx_or_tensorrt():
         assert not bad, path
 
 
-@pytest.mark.parametrize("package", ["haris.export", "haris.runtime", "haris.benchmarks", "haris.cpp_ops", "haris.configs", "haris.serve"])
+@pytest.mark.parametrize(
+    "package", ["haris.export", "haris.runtime", "haris.benchmarks", "haris.cpp_ops", "haris.configs", "haris.serve", "haris.label"]
+)
 def test_top_level_folders_import_as_haris_subpackages(package):
     assert package in modules_loaded_by_each([package])[package]
 
@@ -227,7 +230,7 @@ def test_the_public_predictor_imports_lazily_and_torch_free():
     assert not {name for name in after if name.split(".")[0] in HEAVY}
 
 
-# The serving stack (the `serve` extra), and the only files that may import it.
+# The serving stack (the `serve` extra) and Ray Data (the `label` extra), and the only files that may import them.
 SERVING_LIBRARIES = ("ray", "fastapi", "starlette", "uvicorn", "aiohttp")
 SERVING_FILES = {
     "serve/service_status.py",
@@ -239,6 +242,9 @@ SERVING_FILES = {
     "serve/service_hub.py",
     "serve/service_config.py",
     "benchmarks/serve_load.py",
+    "label/label_pipeline.py",
+    "label/batch_labeller.py",
+    "benchmarks/label_throughput.py",
 }
 
 
@@ -248,6 +254,14 @@ def test_only_the_serving_modules_import_ray_or_fastapi():
             serving = {name for name in imports_of(path) if name.split(".")[0] in SERVING_LIBRARIES}
             where = str(path.relative_to(REPO))
             assert not serving or where in SERVING_FILES, f"{where} imports {sorted(serving)}; only {sorted(SERVING_FILES)} may"
+
+
+def test_labelling_loads_ray_only_when_a_run_starts_and_no_training_code():
+    """`haris label`'s settings and run module load neither Ray nor pyarrow (its pipeline does, when a run starts; the CLI's
+    own check is above)."""
+    modules = ["haris.label", "haris.label.label_run", "haris.label.label_settings"]
+    for module, loaded in modules_loaded_by_each(modules).items():
+        assert not {name for name in loaded if name.split(".")[0] in ("ray", "pyarrow", *HEAVY) or name.startswith(NOT_IN_RUNTIME)}, module
 
 
 # The service's client side: what a machine without the `serve` extra (or a model) imports to ask a service.

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from haris import __version__
 from haris.cli.bench_commands import add_bench_commands
 from haris.cli.deploy_commands import add_deploy_commands
+from haris.cli.label_command import add_label_command
 from haris.cli.model_commands import add_model_commands
 from haris.cli.serve_commands import add_serve_command
 from haris.errors import HarisError
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_deploy_commands(commands)
     add_serve_command(commands)
+    add_label_command(commands)
     add_bench_commands(commands)
     add_verbosity_options(parser, top_level=True)
     return parser

@@ -20,6 +20,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:
     _add_parity(actions)
     _add_speed(actions)
     _add_serve_load(actions)
+    _add_label_throughput(actions)
     report = actions.add_parser("report", help="merge benchmark run folders into one Markdown page")
     report.add_argument("runs", nargs="+", metavar="DIR", help="folders written by `haris bench parity` or `haris bench speed`")
     report.add_argument("--out", required=True, help="Markdown file to write (plots are linked relative to it)")
@@ -71,6 +72,26 @@ def _run_serve_load(args: argparse.Namespace) -> None:
     clients = tuple(int(part) for part in args.clients.split(",") if part.strip())
     report = run_serve_load(args.bundle, args.out, clients, args.seconds, args.replicas, port=args.port, max_queued_requests=args.max_queued_requests)
     print(f"wrote {args.out}/serve_load.md: {report['levels'][-1]['throughput']} requests/s at {clients[-1]} clients")
+
+
+def _add_label_throughput(actions: argparse._SubParsersAction) -> None:
+    label = actions.add_parser("label", help="`haris label` images/s on Ray Data against the same work in plain processes (label extra)")
+    label.add_argument("bundle", help="bundle directory")
+    label.add_argument("--out", default="runs/label_throughput", help="folder for the images and label_throughput.json / .md (default: %(default)s)")
+    label.add_argument("--images", type=int, default=200, help="demo scenes to label (default %(default)s)")
+    label.add_argument("--workers", type=int, default=2, help="plain processes, and Ray actors, of one thread each (default %(default)s)")
+    label.add_argument("--address", help="label on this Ray cluster (e.g. two loopback nodes) instead of Ray started here")
+    label.add_argument("--shard-size", type=int, default=8, help="images per shard and actor task (default %(default)s)")
+    label.add_argument("--batch-size", type=int, default=4, help="images per Predictor batch (default %(default)s)")
+    label.set_defaults(run=_run_label_throughput)
+
+
+def _run_label_throughput(args: argparse.Namespace) -> None:
+    from haris.benchmarks.label_throughput import run_label_throughput
+
+    report = run_label_throughput(args.bundle, args.out, args.images, args.workers, args.address, args.shard_size, args.batch_size)
+    share = 100 * report["steady_share_of_in_process"]
+    print(f"wrote {args.out}/label_throughput.md: Ray's steady throughput {share:.0f}% of the plain processes'")
 
 
 def _add_speed(actions: argparse._SubParsersAction) -> None:

@@ -26,7 +26,10 @@ def option_choices(command: str, option: str) -> list[str]:
     return list(next(action for action in parser._actions if option in action.option_strings).choices)
 
 
-@pytest.mark.parametrize(("command", "backends"), [("predict", [AUTO, *BACKENDS]), ("app", [AUTO, *BACKENDS]), ("serve", [AUTO, *BUNDLE_BACKENDS])])
+@pytest.mark.parametrize(
+    ("command", "backends"),
+    [("predict", [AUTO, *BACKENDS]), ("app", [AUTO, *BACKENDS]), ("serve", [AUTO, *BUNDLE_BACKENDS]), ("label", [AUTO, *BUNDLE_BACKENDS])],
+)
 def test_every_command_offers_exactly_the_registrys_backends_and_precisions(command, backends):
     assert option_choices(command, "--backend") == backends
     assert option_choices(command, "--precision") == [AUTO, *COMPUTE_PRECISIONS]

@@ -1,0 +1,163 @@
+"""`haris bench label`: images/s of `haris label` on Ray Data against the same work in plain processes.
+
+The images are demo scenes at the bundle's input size (written once under the output folder), each
+labelled with three expressions. The baseline is N worker processes, each running one BatchLabeller
+(label/batch_labeller.py: the actors' own code, one Predictor with one thread) over its share of the
+images, with no Ray at all: what a hand-written multiprocessing script gets from the machine. Ray is
+`label_images` with a pool of N actors of one CPU and one thread each, in Ray started here with N
+CPUs, or on the cluster at `address` (e.g. two loopback nodes on the same cores). Both are
+taken two ways: end to end (processes or Ray and its actors started, the bundle opened, every
+image labelled; Ray also writes the shards) and steady (the processes: from when all have opened the
+bundle; Ray: over the second half of the shards to reach the driver, since the first ones arrive in
+a burst), since start-up is paid once per run however large the collection.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+from PIL import Image
+
+from haris.benchmarks.machine_info import describe_machine, machine_summary
+from haris.data.synthetic.demo_scene import render_scene
+from haris.label.batch_labeller import BatchLabeller
+from haris.label.label_progress import LabelProgress
+from haris.label.label_run import label_images
+from haris.label.label_settings import LabelSettings
+from haris.runtime.bundle import Bundle
+
+EXPRESSIONS = ["the red circle", "the big square on the left", "the small green triangle"]
+
+
+def run_label_throughput(
+    bundle: str, out: str | Path, count: int = 200, workers: int = 2, address: str | None = None, shard_size: int = 8, batch_size: int = 4
+) -> dict[str, Any]:
+    """Measure both ways on the same images; write label_throughput.json and .md under `out`; return the report."""
+    out = Path(out)
+    paths, expressions = write_scenes(out / "images", count, Bundle.open(bundle, verify_all=False).manifest.image_size)
+    baseline = in_process_rate(bundle, paths, workers, batch_size)
+    source = out / f"first_{count}.txt"
+    source.write_text("\n".join(map(str, paths)) + "\n")
+    options = {"backend": "onnxruntime", "precision": "fp32", "actors": (workers, workers), "shard_size": shard_size, "batch_size": batch_size}
+    settings = LabelSettings(bundle, str(source), str(expressions), str(out / f"ray-{time.strftime('%H%M%S')}"), address, **options)
+    ray_figures = _ray_run(settings, count)
+    steady = ray_figures["steady_images_per_s"]
+    report = {
+        "machine": describe_machine(threads=1),
+        "bundle": str(bundle),
+        "images": count,
+        "expressions": len(EXPRESSIONS),
+        "workers": workers,
+        "in_process": baseline,
+        "ray": ray_figures,
+        "steady_share_of_in_process": steady / baseline["steady_images_per_s"],
+        "end_to_end_share_of_in_process": ray_figures["end_to_end_images_per_s"] / baseline["end_to_end_images_per_s"],
+    }
+    (out / "label_throughput.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "label_throughput.md").write_text(label_markdown(report))
+    return report
+
+
+class BatchArrivals(LabelProgress):
+    """When each batch of rows reached the driver, and how many rows it held (besides the usual progress)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[float, int]] = []
+
+    def advance(self, batch: Any) -> None:
+        super().advance(batch)
+        self.arrivals.append((time.perf_counter(), len(batch["index"])))
+
+    def steady_rate(self) -> float:
+        """Images/s over the second half of the batches: the first ones arrive in a burst of work done
+        while the driver waited for the first (the actors start at different times)."""
+        half = len(self.arrivals) // 2
+        if half < 1:
+            return float("nan")
+        return sum(count for _, count in self.arrivals[half + 1 :]) / (self.arrivals[-1][0] - self.arrivals[half][0])
+
+
+def _ray_run(settings: LabelSettings, count: int) -> dict[str, Any]:
+    """One `label_images` run, Ray started (or joined) and stopped around it: its seconds and images/s."""
+    arrivals = BatchArrivals()
+    started = time.perf_counter()
+    ray.init(address=settings.address, **({} if settings.address else {"num_cpus": settings.actors[1], "include_dashboard": False}))
+    try:
+        nodes = len([node for node in ray.nodes() if node["Alive"]])
+        summary = label_images(settings, arrivals)
+    finally:
+        ray.shutdown()
+    seconds = time.perf_counter() - started
+    figures = {"nodes": nodes, "labelled": summary["labelled"], "seconds": seconds, "end_to_end_images_per_s": count / seconds}
+    return {**figures, "steady_images_per_s": arrivals.steady_rate()}
+
+
+def write_scenes(folder: Path, count: int, image_size: int) -> tuple[list[Path], Path]:
+    """`count` demo scenes as PNG files (kept between runs) and the expressions file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder.absolute() / f"scene_{index:05d}.png" for index in range(count)]
+    for index, path in enumerate(paths):
+        if not path.is_file():
+            Image.fromarray(render_scene(index, 0, image_size).pixels).save(path)
+    expressions = folder.parent / "expressions.txt"
+    expressions.write_text("\n".join(EXPRESSIONS) + "\n")
+    return paths, expressions
+
+
+def in_process_rate(bundle: str, images: Sequence[Path], workers: int, batch_size: int) -> dict[str, Any]:
+    """N processes, each a BatchLabeller over every N-th image, started together once all have opened the bundle."""
+    started = time.time()
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Barrier(workers), context.Queue()
+    shares = [[str(path) for path in images[worker::workers]] for worker in range(workers)]
+    processes = [context.Process(target=_label_share, args=(bundle, share, batch_size, ready, results)) for share in shares]
+    previous = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"  # as Ray sets it for an actor of one CPU: read by OpenMP as the child loads
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        os.environ.pop("OMP_NUM_THREADS") if previous is None else os.environ.update(OMP_NUM_THREADS=previous)
+    spans = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    end = max(finished for _, finished in spans)
+    steady = len(images) / (end - min(start for start, _ in spans))
+    return {"steady_images_per_s": steady, "end_to_end_images_per_s": len(images) / (end - started), "seconds": end - started}
+
+
+def _label_share(bundle: str, paths: list[str], batch_size: int, ready: Any, results: Any) -> None:
+    labeller = BatchLabeller(bundle, "onnxruntime", None, "fp32", 1)
+    expressions = json.dumps(EXPRESSIONS)
+    ready.wait()
+    start = time.time()
+    for first in range(0, len(paths), batch_size):
+        chunk = paths[first : first + batch_size]
+        indices = np.arange(first, first + len(chunk))
+        labeller({"index": indices, "shard": indices * 0, "path": np.array(chunk, dtype=object), "expressions": np.array([expressions] * len(chunk))})
+    results.put((start, time.time()))
+
+
+def label_markdown(report: dict[str, Any]) -> str:
+    ray_figures, baseline = report["ray"], report["in_process"]
+    where = f"Ray on {ray_figures['nodes']} node{'s' if ray_figures['nodes'] > 1 else ''}"
+    return (
+        f"# haris label throughput\n\n{machine_summary(report['machine'])}; bundle {report['bundle']}; "
+        f"{report['images']} images x {report['expressions']} expressions, {report['workers']} workers of 1 thread\n\n"
+        "| run | steady images/s | end-to-end images/s | seconds |\n| --- | --- | --- | --- |\n"
+        f"| {report['workers']} plain processes, one BatchLabeller each | {baseline['steady_images_per_s']:.2f} | "
+        f"{baseline['end_to_end_images_per_s']:.2f} | {baseline['seconds']:.1f} |\n"
+        f"| {where}, {report['workers']} actors | {ray_figures['steady_images_per_s']:.2f} | "
+        f"{ray_figures['end_to_end_images_per_s']:.2f} | {ray_figures['seconds']:.1f} |\n\n"
+        f"Ray: {100 * report['steady_share_of_in_process']:.0f}% of the plain processes' steady throughput, "
+        f"{100 * report['end_to_end_share_of_in_process']:.0f}% end to end.\n"
+    )
