@@ -28,6 +28,7 @@ from PIL import Image
 from runtime_samples import demo_scenes, encode_image
 
 from haris.app.example_scenes import load_example_scenes
+from haris.cpu_features import cpu_features
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the `browser` extra (playwright)")
@@ -256,7 +257,7 @@ def test_round_trip_for_one_image_and_four_expressions(page, scene_files, tmp_pa
         "cached_image_s": [round(value, 3) for value in cached],
         "cached_image_median_s": round(statistics.median(cached), 3),
         "model_ms_new_then_cached": model_ms,
-        "cpu": _cpu_name(),
+        "cpu": cpu_features().model,
         "cores": os.cpu_count(),
     }
     (tmp_path / "round_trip.json").write_text(json.dumps(figures, indent=2))
@@ -294,10 +295,3 @@ def _check_downloads(page, expressions: list[str]) -> None:
         assert len(names) == 2 and names[0].startswith("01_") and names[0].endswith(".png")
         with Image.open(io.BytesIO(archive.read(names[0]))) as mask:
             assert mask.size == (answer["image"]["width"], answer["image"]["height"])
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
