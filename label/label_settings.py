@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO
+from haris.runtime.predictor_factory import ray_worker_device, ray_worker_threads
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,11 @@ class LabelSettings:
 
     @property
     def actor_device(self) -> str | None:
-        return self.device or ("cuda:0" if self.num_gpus > 0 else None)  # Ray sets CUDA_VISIBLE_DEVICES per actor
+        return ray_worker_device(self.device, self.num_gpus)
 
     @property
     def actor_threads(self) -> int:
-        return self.threads or max(1, round(self.num_cpus))
+        return ray_worker_threads(self.threads, self.num_cpus)
 
     def result_fields(self) -> dict[str, object]:
         """The settings that decide what the output holds (a resumed run must repeat them); resources,

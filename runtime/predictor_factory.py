@@ -138,3 +138,14 @@ def _default_precision(backend: str, device: str, bundle: Bundle) -> str:
         raise HarisError(f"{bundle.directory} has no graphs the {backend} backend runs (it has {', '.join(bundle.precisions)})")
     wanted = "fp16" if device.startswith(("cuda", "tensorrt")) else "fp32"
     return wanted if wanted in runnable else runnable[0]
+
+
+def ray_worker_device(device: str | None, num_gpus: float) -> str | None:
+    """The device of a Ray worker's Predictor (a serve replica, a label actor): the one asked for, else
+    cuda:0 when the worker holds GPUs (Ray sets CUDA_VISIBLE_DEVICES per worker), else the backend's."""
+    return device or ("cuda:0" if num_gpus > 0 else None)
+
+
+def ray_worker_threads(threads: int | None, num_cpus: float) -> int:
+    """A Ray worker's onnxruntime and host threads: those asked for, else its Ray CPUs (at least one)."""
+    return threads or max(1, round(num_cpus))

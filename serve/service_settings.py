@@ -15,6 +15,7 @@ from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO, BACKENDS, backend_entry
 from haris.runtime.bundle import Bundle
 from haris.runtime.engine_choice import choose_engine
+from haris.runtime.predictor_factory import ray_worker_device, ray_worker_threads
 from haris.serve.request_limits import RequestLimits
 
 APP_NAME = "haris"
@@ -77,11 +78,11 @@ class ServiceSettings:
 
     @property
     def replica_device(self) -> str | None:
-        return self.device or ("cuda:0" if self.num_gpus > 0 else None)  # Ray sets CUDA_VISIBLE_DEVICES per replica
+        return ray_worker_device(self.device, self.num_gpus)
 
     @property
     def replica_threads(self) -> int:
-        return self.threads or max(1, round(self.num_cpus))
+        return ray_worker_threads(self.threads, self.num_cpus)
 
     @property
     def url(self) -> str:

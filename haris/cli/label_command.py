@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from haris.runtime.backend_registry import AUTO, BUNDLE_BACKENDS, COMPUTE_PRECISIONS
+from haris.cli.worker_options import add_worker_engine_options
 
 
 def add_label_command(commands: argparse._SubParsersAction) -> None:
@@ -21,24 +21,12 @@ def add_label_command(commands: argparse._SubParsersAction) -> None:
     )
     label.add_argument("--out", required=True, help="output folder: manifest.json, shards/, annotations.json; rerun to resume")
     label.add_argument("--address", help="run on this Ray cluster (host:port, or auto) instead of starting Ray here")
-    label.add_argument(
-        "--backend", default=AUTO, choices=[AUTO, *BUNDLE_BACKENDS], help="auto (default: chosen by each actor for its node) or a bundle backend"
-    )
-    label.add_argument(
-        "--precision",
-        default=AUTO,
-        choices=[AUTO, *COMPUTE_PRECISIONS],
-        help="auto (default: FP32, or BF16 where the CPU runs it natively; FP16 on a GPU) or one the backend runs; int8 only when asked",
-    )
-    label.add_argument("--device", help="device inside an actor: cpu, cuda[:N] (default: cuda:0 with --num-gpus, else cpu)")
+    add_worker_engine_options(label, "actor")
     label.add_argument(
         "--actors",
         metavar="N|MIN,MAX",
         help="a pool of N actors, or MIN,MAX to let Ray Data scale it (default: as many as the cluster's CPUs or GPUs hold)",
     )
-    label.add_argument("--num-cpus", type=float, default=1.0, help="Ray CPUs per actor (default 1)")
-    label.add_argument("--num-gpus", type=float, default=0.0, help="Ray GPUs per actor (default 0; 1 on GPU nodes)")
-    label.add_argument("--threads", type=int, help="onnxruntime and host threads per actor (default: --num-cpus)")
     label.add_argument("--shard-size", type=int, default=256, help="images per output shard and per actor task (default 256)")
     label.add_argument("--batch-size", type=int, default=8, help="images per Predictor batch inside an actor (default 8)")
     label.add_argument("--no-merge", dest="merge", action="store_false", help="leave the shards as they are: no annotations.json at the end")

@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from haris.runtime.backend_registry import AUTO, BUNDLE_BACKENDS, COMPUTE_PRECISIONS
+from haris.cli.worker_options import add_worker_engine_options
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="an HTTP service for a bundle on Ray Serve (docs/serving.md; needs the serve extra)")
     serve.add_argument("bundle", help="bundle directory (on every node of a cluster, at this path)")
-    serve.add_argument(
-        "--backend",
-        default=AUTO,
-        choices=[AUTO, *BUNDLE_BACKENDS],
-        help="auto (default: chosen by each replica from its node's CPU, or TensorRT on a GPU) or a bundle backend",
-    )
-    serve.add_argument(
-        "--precision",
-        default=AUTO,
-        choices=[AUTO, *COMPUTE_PRECISIONS],
-        help="auto (default: FP32, or BF16 where the CPU runs it natively; FP16 on a GPU) or one the backend runs; int8 only when asked",
-    )
-    serve.add_argument("--device", help="device inside a replica: cpu, cuda[:N] (default: cuda:0 with --num-gpus, else cpu)")
+    add_worker_engine_options(serve, "replica")
     serve.add_argument("--replicas", type=int, default=1, help="model replicas (default 1)")
-    serve.add_argument("--num-cpus", type=float, default=1.0, help="Ray CPUs per replica (default 1)")
-    serve.add_argument("--num-gpus", type=float, default=0.0, help="Ray GPUs per replica (default 0; 1 on GPU nodes)")
-    serve.add_argument("--threads", type=int, help="onnxruntime and host threads per replica (default: --num-cpus)")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     serve.add_argument("--address", help="attach to this Ray cluster (host:port, or auto) instead of starting Ray here")
