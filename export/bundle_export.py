@@ -19,7 +19,7 @@ import json
 import platform
 import shlex
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import onnx
 import onnxruntime
@@ -44,6 +44,7 @@ from haris.export.tokenizer_export import write_tokenizer_json
 from haris.file_digest import file_sha256
 from haris.modeling.haris_model import Haris
 from haris.progress import Progress
+from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import DEFAULT_PRECISIONS, MANIFEST_FILE, PRECISIONS, BundleManifest, GraphSpec, TensorSpec
 from haris.runtime.tensor_contract import END_TO_END, GRAPHS, STAGES, tensor_dtype
 
@@ -103,14 +104,19 @@ def export_checked_graphs(
     axes: dict,
     int8: Int8Request,
     progress: bool,
-    fp32_stages: dict[str, onnx.ModelProto] | None = None,
+    base: Bundle | None = None,
     retry_overwrite: bool = False,
 ) -> ExportedGraphs:
-    """Every graph at `precisions`, checked and written to `staging` (the FP32 stages traced unless
-    `fp32_stages` gives them); a refused precision gets the command that retries it into `out`
-    (with --overwrite when `retry_overwrite`)."""
+    """Every graph at `precisions`, checked and written to `staging` (the FP32 stages traced, or those
+    of the bundle `base` that --add extends); a refused precision gets the command that retries it
+    into `out` (with --overwrite when `retry_overwrite`)."""
+    if "int8" in precisions and int8.float_stages and base is None and "fp32" not in precisions:
+        raise ExportError(
+            f"--int8-stages leaves {', '.join(int8.float_stages)} float by sharing their FP32 graphs: export fp32 too "
+            f"(--precision fp32,int8), or quantize every stage (--int8-stages {','.join(STAGES)})"
+        )
     calibration = Int8Calibration.prepare(model, int8) if "int8" in precisions else None
-    graphs, checks, refused = _export_graphs(model, staging, precisions, axes, progress, calibration, fp32_stages)
+    graphs, checks, refused = _export_graphs(model, staging, precisions, axes, progress, calibration, base)
     for precision, refusal in refused.items():
         refusal["retry"] = _retry_command(checkpoint, out, precision, int8, retry_overwrite)
     return ExportedGraphs(graphs, checks, refused, calibration.record() if "int8" in graphs else None)
@@ -141,15 +147,16 @@ def _export_graphs(
     axes: dict,
     progress: bool,
     calibration: Int8Calibration | None,
-    fp32_stages: dict[str, onnx.ModelProto] | None = None,
+    base: Bundle | None = None,
 ) -> tuple[dict, dict, dict]:
     """Write and check each graph at each precision: the graphs and checks of the precisions that
     passed, and per refused precision its graph and the reason. The FP32 stage graphs are traced,
-    unless `fp32_stages` gives them; the end-to-end graph is composed from them, when a precision
-    has one. Runtimes run the stage graphs, so INT8 has no end-to-end graph: quantizing the whole
-    model again would double the export's measuring for a file no runtime of ours loads. A
-    precision one of whose graphs fails is refused whole (runtimes need every stage): its graphs
-    written so far are removed and the rest of it skipped."""
+    or read from `base`; the end-to-end graph is composed from them, when a precision has one.
+    Runtimes run the stage graphs, so INT8 has no end-to-end graph: quantizing the whole model again
+    would double the export's measuring for a file no runtime of ours loads. A stage INT8 leaves
+    float (--int8-stages) gets the FP32 graph's file and check. A precision one of whose graphs
+    fails is refused whole (runtimes need every stage): its graphs written so far are removed and
+    the rest of it skipped."""
     samples = check_samples(model)
     graphs: dict[str, dict[str, GraphSpec]] = {precision: {} for precision in precisions}
     checks: dict[str, dict[str, dict]] = {precision: {} for precision in precisions}
@@ -157,19 +164,19 @@ def _export_graphs(
     expected_by_graph: dict[str, list] = {}
     fp32_by_graph: dict[str, onnx.ModelProto] = {}
     names = GRAPHS if set(precisions) - {"int8"} else STAGES
+    precisions = tuple(precision for precision in PRECISIONS if precision in precisions)  # FP32 first: INT8 shares its graphs
     for name in Progress(names, "export", unit="graph", enabled=progress):
         adapter = StageAdapter(model, name)
         # The end-to-end samples pair the same images and texts as the decoder's, whose eager
         # outputs are the whole model's: reuse them rather than run the image encoder again.
         expected = expected_by_graph["decoder"] if name == END_TO_END else eager_outputs(adapter, samples[name])
         expected_by_graph[name] = expected
-        if name == END_TO_END:
-            fp32 = compose_end_to_end(fp32_by_graph)
-        else:
-            fp32 = fp32_stages[name] if fp32_stages else export_stage_graph(adapter, samples[name][0], axes)
-        fp32_by_graph[name] = fp32
+        fp32_by_graph[name] = fp32 = _fp32_model(name, adapter, samples[name][0], axes, base, fp32_by_graph)
         for precision in precisions:
             if precision in refused or (precision == "int8" and name == END_TO_END):
+                continue
+            if precision == "int8" and name in calibration.request.float_stages:
+                graphs[precision][name], checks[precision][name] = _shared_fp32_graph(name, graphs, checks, base)
                 continue
             try:
                 graph = _precision_graph(fp32, name, precision, calibration, progress)
@@ -182,6 +189,20 @@ def _export_graphs(
                 for path in staging.glob(f"*.{precision}.onnx"):
                     path.unlink()
     return graphs, checks, refused
+
+
+def _fp32_model(name: str, adapter: StageAdapter, sample: Any, axes: dict, base: Bundle | None, stages: dict) -> onnx.ModelProto:
+    """The FP32 graph of `name`: composed from the `stages` (end to end), read from `base` (--add), or traced."""
+    if name == END_TO_END:
+        return compose_end_to_end(stages)
+    return onnx.load(str(base.graph_path(name, "fp32"))) if base else export_stage_graph(adapter, sample, axes)
+
+
+def _shared_fp32_graph(name: str, graphs: dict, checks: dict, base: Bundle | None) -> tuple[GraphSpec, dict]:
+    """The spec and check of the FP32 graph of `name`: written by this export, or the bundle's it extends."""
+    if base is not None:
+        return base.graph_spec(name, "fp32"), base.manifest.checks["fp32"][name]
+    return graphs["fp32"][name], checks["fp32"][name]
 
 
 def _write_checked_graph(graph: onnx.ModelProto, name: str, precision: str, samples: list, expected: list, staging: Path) -> tuple[GraphSpec, dict]:

@@ -13,8 +13,6 @@ import os
 import shutil
 from pathlib import Path
 
-import onnx
-
 from haris.checkpoint.atomic_directory import atomic_directory
 from haris.checkpoint.checkpoint_io import load_checkpoint, read_checkpoint_meta
 from haris.errors import ExportError
@@ -23,7 +21,6 @@ from haris.export.int8_calibration import Int8Request
 from haris.export.model_resizing import model_at_image_size
 from haris.runtime.bundle import Bundle
 from haris.runtime.bundle_manifest import BundleManifest
-from haris.runtime.tensor_contract import STAGES
 
 
 def add_precisions(
@@ -45,9 +42,8 @@ def add_precisions(
         raise ExportError(f"{out} was exported at image size {base.manifest.image_size}; --image-size {image_size} cannot be added to it")
     model = model_at_image_size(load_checkpoint(checkpoint), base.manifest.image_size)
     with atomic_directory(out) as staging:
-        stages = {name: onnx.load(str(base.graph_path(name, "fp32"))) for name in STAGES}
         axes = dict(base.manifest.dynamic_axes)
-        exported = export_checked_graphs(model, checkpoint, out, staging, precisions, axes, int8 or Int8Request(), progress, stages, overwrite)
+        exported = export_checked_graphs(model, checkpoint, out, staging, precisions, axes, int8 or Int8Request(), progress, base, overwrite)
         if not exported.graphs:  # every precision asked was refused: the bundle stays exactly as it was
             raise refusal_error(f"{out} is unchanged", exported.refused)
         _link_files(base, staging, keep=set(base.manifest.graphs) - set(exported.graphs))

@@ -4,7 +4,8 @@ Ray Data builds one instance per actor (`map_batches` with an actor pool), so th
 once per actor and the engine chosen for the actor's own node (`auto`). A batch arrives as columns
 (`index`, `shard`, `path`, `expressions` as JSON) and leaves as one row per image: its size and its
 answer records (runtime/answer_json.py) as JSON, or the reason it could not be used, with the node,
-process and engine that labelled it. An unreadable image is a row with a reason, never an error: only a
+process and engine that labelled it and when its batch started and finished (what `haris bench
+label` measures the actors' own throughput by). An unreadable image is a row with a reason, never an error: only a
 fault of the actor itself fails its task, which Ray Data then retries on a restarted actor.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 
 import numpy as np
 
@@ -38,6 +40,7 @@ class BatchLabeller:
         logger.info("haris label actor %d on node %s: %s", self.process, self.node[:12], choice_line(self.predictor.description))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        started = time.time()
         count = len(batch["index"])
         heights, widths = np.zeros(count, np.int64), np.zeros(count, np.int64)
         results, errors = [""] * count, [""] * count
@@ -64,4 +67,6 @@ class BatchLabeller:
             "node": np.full(count, self.node, dtype=object),
             "process": np.full(count, self.process, np.int64),
             "engine": np.full(count, self.engine, dtype=object),
+            "started": np.full(count, started),
+            "finished": np.full(count, time.time()),
         }

@@ -68,6 +68,7 @@ def _int8_lines(record: dict) -> list[str]:
             f"output error {graph['error']:.4f}, cosine {graph.get('cosine', float('nan')):.4f} "
             f"(all INT8: {graph['error_all_int8']:.4f}, target {graph['target_error']})"
         )
+    lines += [f"  {name:<14} not quantized (--int8-stages): its INT8 graph is the FP32 one" for name in record.get("float_stages", [])]
     return lines
 
 

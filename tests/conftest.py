@@ -98,10 +98,11 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def int8_bundle(tiny_bundle, tiny_checkpoint, tmp_path_factory):
-    """The tiny bundle with INT8 graphs added (`haris export --add`; a copy: the tiny bundle is
-    read-only for tests)."""
+    """The tiny bundle with INT8 graphs of every stage added (`haris export --add`; a copy: the tiny
+    bundle is read-only for tests)."""
     from haris.cli import main
 
     out = shutil.copytree(tiny_bundle, tmp_path_factory.mktemp("int8") / "bundle")
-    assert main(["export", str(tiny_checkpoint), "--out", str(out), "--add", "--precision", "int8", "--calibration-images", "4"]) == 0
+    every_stage = ["--int8-stages", "image_encoder,text_encoder,fusion,decoder"]
+    assert main(["export", str(tiny_checkpoint), "--out", str(out), "--add", "--precision", "int8", "--calibration-images", "4", *every_stage]) == 0
     return out

@@ -78,11 +78,11 @@ def _add_label_throughput(actions: argparse._SubParsersAction) -> None:
     label = actions.add_parser("label", help="`haris label` images/s on Ray Data against the same work in plain processes (label extra)")
     label.add_argument("bundle", help="bundle directory")
     label.add_argument("--out", default="runs/label_throughput", help="folder for the images and label_throughput.json / .md (default: %(default)s)")
-    label.add_argument("--images", type=int, default=200, help="demo scenes to label (default %(default)s)")
+    label.add_argument("--images", type=int, default=1600, help="demo scenes to label (default %(default)s)")
     label.add_argument("--workers", type=int, default=2, help="plain processes, and Ray actors, of one thread each (default %(default)s)")
     label.add_argument("--address", help="label on this Ray cluster (e.g. two loopback nodes) instead of Ray started here")
-    label.add_argument("--shard-size", type=int, default=8, help="images per shard and actor task (default %(default)s)")
-    label.add_argument("--batch-size", type=int, default=4, help="images per Predictor batch (default %(default)s)")
+    label.add_argument("--shard-size", type=int, default=64, help="images per shard and actor task: seconds of work (default %(default)s)")
+    label.add_argument("--batch-size", type=int, default=8, help="images per Predictor batch (default %(default)s)")
     label.set_defaults(run=_run_label_throughput)
 
 

@@ -9,6 +9,7 @@ import os
 from haris.errors import HarisError
 from haris.runtime.backend_registry import AUTO, BACKENDS, COMPUTE_PRECISIONS
 from haris.runtime.bundle_manifest import PRECISIONS
+from haris.runtime.tensor_contract import STAGES
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=0.01,
         help="per graph, the relative output error on held-out images the float nodes are chosen to stay within (default %(default)s)",
+    )
+    export.add_argument(
+        "--int8-stages",
+        help=f"comma-separated stages to quantize, of {','.join(STAGES)}; the others' INT8 graph is their FP32 graph, shared "
+        "(default: the image encoder only)",
     )
     export.add_argument("--image-size", type=int, help="input size S (default: the checkpoint's)")
     export.add_argument("--max-images", type=int, default=16, help="largest N the graphs are meant for (default 16)")
@@ -128,7 +134,8 @@ def _run_export(args: argparse.Namespace) -> None:
     from haris.export.int8_calibration import Int8Request
 
     precisions = tuple(part.strip() for part in args.precision.split(",") if part.strip())
-    int8 = Int8Request(args.calibration, args.calibration_images, args.int8_method, args.int8_target_error)
+    stages = {"stages": tuple(stage.strip() for stage in args.int8_stages.split(",") if stage.strip())} if args.int8_stages else {}
+    int8 = Int8Request(args.calibration, args.calibration_images, args.int8_method, args.int8_target_error, **stages)
     checkpoint = resolve_checkpoint(args.checkpoint)
     if args.add:
         from haris.export.bundle_extension import add_precisions

@@ -72,3 +72,14 @@ def test_bench_label_hands_its_options_to_the_benchmark(monkeypatch, capsys):
     assert main([*bench_argv, "--shard-size", "5", "--batch-size", "2"]) == 0
     assert calls == [("bundle", "runs/lt", 40, 3, "auto", 5, 2)]
     assert "Ray's steady throughput 93% of the plain processes'" in capsys.readouterr().out
+
+
+def test_the_benchmarks_steady_rate_sums_each_actors_own_rate():
+    """Two actors stamping their batches: 2 images a second each from their first start to their
+    last finish, however the driver receives the rows; the second actor started later."""
+    from haris.benchmarks import label_throughput
+
+    arrivals = label_throughput.BatchArrivals()
+    for process, started in [(1, 10.0), (2, 15.0), (1, 11.0), (1, 12.0), (2, 16.0)]:
+        arrivals.advance({"index": [0, 1], "process": [process] * 2, "started": [started] * 2, "finished": [started + 1.0] * 2})
+    assert arrivals.steady_rate() == pytest.approx(6 / 3.0 + 4 / 2.0)
