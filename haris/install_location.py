@@ -6,7 +6,7 @@ beside them, without the kernels; a process whose import path starts at the chec
 the working folder first for `python -m` and `-c`; Ray puts its driver's working folder first on
 every worker's path) imports that folder instead of the install. So the processes HARIS starts are
 pointed at `haris_root()`: bench workers by `-P` and PYTHONPATH (benchmarks/worker_process.py), Ray
-workers by starting Ray from that folder (`working_folder`, serve/service_runner.py).
+workers by starting Ray from that folder (`working_folder`, haris/ray_session.py).
 """
 
 from __future__ import annotations

@@ -24,16 +24,17 @@ import ray.data
 from haris.label.batch_labeller import BatchLabeller
 from haris.label.expression_table import ExpressionTable
 from haris.label.label_settings import LabelSettings
+from haris.ray_session import start_ray
 
 ACTOR_START_TIMEOUT_S = 600
 
 
-def start_ray(address: str | None) -> bool:
+def start_ray_unless_running(address: str | None) -> bool:
     """Join the cluster at `address`, or start Ray on this machine; True when this call started or joined it
     (a process that has Ray running already, such as a test, keeps its own)."""
     if ray.is_initialized():
         return False
-    ray.init(address=address, **({} if address else {"include_dashboard": False}))
+    start_ray(address)
     return True
 
 

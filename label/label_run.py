@@ -115,7 +115,7 @@ def label_shards(
     collector = ShardCollector({index: len(indices) for index, indices in shards})
     to_do = set(pending)
     done_before = sum(shard["count"] for shard in manifest.shards if shard["id"] not in to_do)
-    started = label_pipeline.start_ray(settings.address)
+    started = label_pipeline.start_ray_unless_running(settings.address)
     progress.start(sum(len(indices) for _, indices in shards), done_before)
     try:
         for batch in label_pipeline.labelled_batches(settings, shards, images, table):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from haris.errors import HarisError
-from haris.install_location import haris_root, working_folder
+from haris.ray_session import start_ray
 from haris.runtime.engine_choice import choice_line
 from haris.serve.api_keys import is_loopback, service_keys
 from haris.serve.service_settings import APP_NAME, ServiceSettings
@@ -61,7 +61,7 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
         # Ray's processes start in haris_root(), where a relative path means something else
         settings = dataclasses.replace(settings, bundle=str(Path(settings.bundle).resolve()))
     if not ray.is_initialized():
-        start_ray(settings.address, ray_options)
+        start_ray_for_serve(settings.address, ray_options)
     serve.start(
         http_options={"host": settings.host, "port": settings.port},
         proxy_location="EveryNode" if settings.proxy_on_every_node else "HeadOnly",
@@ -75,20 +75,11 @@ def start_service(settings: ServiceSettings, ray_options: dict[str, Any] | None 
     return settings.url
 
 
-def start_ray(address: str | None, ray_options: dict[str, Any] | None = None) -> None:
-    """ray.init: a Ray started here (`ray_options` its resources), or attached to the cluster at `address`.
-
-    Ray puts its driver's working folder first on every worker's import path; from a source checkout the
-    replicas would import the checkout's `haris/` (without the compiled kernels) instead of this process's
-    package. So Ray is started from the folder this process imported haris from (haris/install_location.py).
-    """
-    import ray
-
+def start_ray_for_serve(address: str | None, ray_options: dict[str, Any] | None = None) -> None:
+    """Ray started here with Serve's environment (`ray_options` its resources), or the cluster at `address`."""
     if not address:
         tune_serve_environment(os.environ)
-    options = {} if address else {"include_dashboard": False, **(ray_options or {})}
-    with working_folder(haris_root()):
-        ray.init(address=address, **options)
+    start_ray(address, ray_options)
 
 
 def tune_serve_environment(environment: MutableMapping[str, str]) -> None:

@@ -245,6 +245,7 @@ SERVING_FILES = {
     "label/label_pipeline.py",
     "label/batch_labeller.py",
     "benchmarks/label_throughput.py",
+    "haris/ray_session.py",  # starting Ray, for both (lazily)
 }
 
 

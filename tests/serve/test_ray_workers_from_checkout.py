@@ -1,6 +1,7 @@
 """Ray workers started from a source checkout import the haris of the process that starts Ray (the
 installed package, with its compiled kernels), not the checkout's bare `haris/` folder: Ray puts its
-driver's working folder first on every worker's path, so `start_ray` starts it from haris_root().
+driver's working folder first on every worker's path, so `start_ray` (haris/ray_session.py, for `haris
+serve` and `haris label`) starts it from haris_root().
 
 The driver is a script of its own, run with the checkout as its working folder as `haris serve` would
 be, in a fresh process: the serve group's other tests keep a Ray connected in this one. About 15 s;
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.serve
 DRIVER = """
 import json, os, sys
 import ray
-from haris.serve.service_runner import start_ray
+from haris.ray_session import start_ray
 
 def where():  # defined in __main__: pickled by value, imported nowhere
     import haris.cpp_ops
