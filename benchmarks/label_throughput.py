@@ -66,7 +66,7 @@ def run_label_throughput(
     return report
 
 
-class BatchArrivals(LabelProgress):
+class ActorSpans(LabelProgress):
     """Per actor process, its rows and when its first batch started and its last finished, as the
     actors stamp them (besides the usual progress)."""
 
@@ -90,17 +90,17 @@ class BatchArrivals(LabelProgress):
 
 def _ray_run(settings: LabelSettings, count: int) -> dict[str, Any]:
     """One `label_images` run, Ray started (or joined) and stopped around it: its seconds and images/s."""
-    arrivals = BatchArrivals()
+    spans = ActorSpans()
     started = time.perf_counter()
     ray.init(address=settings.address, **({} if settings.address else {"num_cpus": settings.actors[1], "include_dashboard": False}))
     try:
         nodes = len([node for node in ray.nodes() if node["Alive"]])
-        summary = label_images(settings, arrivals)
+        summary = label_images(settings, spans)
     finally:
         ray.shutdown()
     seconds = time.perf_counter() - started
     figures = {"nodes": nodes, "labelled": summary["labelled"], "seconds": seconds, "end_to_end_images_per_s": count / seconds}
-    return {**figures, "steady_images_per_s": arrivals.steady_rate()}
+    return {**figures, "steady_images_per_s": spans.steady_rate()}
 
 
 def write_scenes(folder: Path, count: int, image_size: int) -> tuple[list[Path], Path]:

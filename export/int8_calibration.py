@@ -72,7 +72,8 @@ class Int8Calibration:
         """Read the calibration (static only) and held-out images and run them through the eager model."""
         calibrated = request.images if request.method == "static" else 0  # dynamic quantization calibrates nothing
         items = calibration_items(request.calibration, calibrated + HELD_OUT_IMAGES, model.config.image_size)
-        feeds = stage_feeds(model, items)
+        # Only the stages to quantize keep their feeds: a float stage's inputs would be held for nothing.
+        feeds = {name: stage for name, stage in stage_feeds(model, items).items() if name in request.stages}
         calibrate = {name: stage[:calibrated] for name, stage in feeds.items()} if calibrated else {}
         held_out = {name: stage[calibrated:] for name, stage in feeds.items()}
         return cls(request, calibrate, held_out)

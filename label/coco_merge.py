@@ -1,8 +1,8 @@
 """`annotations.json`: every shard of a finished run in one COCO file, written without holding the run in memory.
 
-Shards are read one at a time, twice (their images, then their annotations), and their entries
-streamed into a temporary file that is renamed into place at the end (haris/atomic_file.py), so the
-merge of a million images needs the memory of one shard, and a kill during it leaves no half file.
+Shards are read one at a time, three times (their images, annotations and unreadable files), and their
+entries streamed into a temporary file that is renamed into place at the end (haris/atomic_file.py), so
+the merge of a million images needs the memory of one shard, and a kill during it leaves no half file.
 """
 
 from __future__ import annotations

@@ -64,6 +64,11 @@ class LabelManifest:
     def shard_path(self, index: int) -> Path:
         return self.out / self.shards[index]["file"]
 
+    def image_range(self, index: int) -> range:
+        """The positions, in the run's sorted image list, of shard `index`'s images."""
+        shard = self.shards[index]
+        return range(shard["first"], shard["first"] + shard["count"])
+
     def pending(self) -> list[int]:
         """The shards to label: not marked done, or marked done but their file is gone."""
         return [shard["id"] for shard in self.shards if not (shard["done"] and self.shard_path(shard["id"]).is_file())]

@@ -111,7 +111,7 @@ def label_shards(
     """Run the pipeline over the `pending` shards, writing each as it completes."""
     from haris.label import label_pipeline
 
-    shards = [(index, range(manifest.shards[index]["first"], manifest.shards[index]["first"] + manifest.shards[index]["count"])) for index in pending]
+    shards = [(index, manifest.image_range(index)) for index in pending]
     collector = ShardCollector({index: len(indices) for index, indices in shards})
     to_do = set(pending)
     done_before = sum(shard["count"] for shard in manifest.shards if shard["id"] not in to_do)

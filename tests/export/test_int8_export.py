@@ -71,7 +71,7 @@ def test_adding_int8_keeps_the_bundles_files_and_a_second_add_needs_overwrite(in
 def test_the_ranges_are_those_of_onnxruntimes_own_calibration(tiny_bundle, tiny_checkpoint, tmp_path):
     """int8_ranges runs onnxruntime's calibrator in another execution order (each activation freed
     once measured): its ranges must be exactly those of the calibration quantize_static runs."""
-    feeds = Int8Calibration.prepare(load_checkpoint(tiny_checkpoint), Int8Request(images=2)).calibration_feeds["fusion"]
+    feeds = Int8Calibration.prepare(load_checkpoint(tiny_checkpoint), Int8Request(images=2, stages=("fusion",))).calibration_feeds["fusion"]
     graph = tiny_bundle / "fusion.fp32.onnx"
     calibrator = create_calibrator(graph, list(QUANTIZED_OP_TYPES), (tmp_path / "augmented.onnx").as_posix(), CalibrationMethod.MinMax)
     calibrator.collect_data(CalibrationFeeds(feeds))

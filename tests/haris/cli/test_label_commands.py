@@ -79,7 +79,7 @@ def test_the_benchmarks_steady_rate_sums_each_actors_own_rate():
     last finish, however the driver receives the rows; the second actor started later."""
     from haris.benchmarks import label_throughput
 
-    arrivals = label_throughput.BatchArrivals()
+    spans = label_throughput.ActorSpans()
     for process, started in [(1, 10.0), (2, 15.0), (1, 11.0), (1, 12.0), (2, 16.0)]:
-        arrivals.advance({"index": [0, 1], "process": [process] * 2, "started": [started] * 2, "finished": [started + 1.0] * 2})
-    assert arrivals.steady_rate() == pytest.approx(6 / 3.0 + 4 / 2.0)
+        spans.advance({"index": [0, 1], "process": [process] * 2, "started": [started] * 2, "finished": [started + 1.0] * 2})
+    assert spans.steady_rate() == pytest.approx(6 / 3.0 + 4 / 2.0)
