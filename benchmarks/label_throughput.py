@@ -7,9 +7,11 @@ images, with no Ray at all: what a hand-written multiprocessing script gets from
 `label_images` with a pool of N actors of one CPU and one thread each, in Ray started here with N
 CPUs, or on the cluster at `address` (e.g. two loopback nodes on the same cores). Both are
 taken two ways: end to end (processes or Ray and its actors started, the bundle opened, every
-image labelled; Ray also writes the shards) and steady (the processes: from when all have opened the
-bundle; Ray: the sum of the actors' rates, each from its first batch's start to its last batch's
-end), since start-up is paid once per run however large the collection.
+image labelled; Ray also writes the shards) and steady (the sum of the workers' own rates, each from
+its first batch's start to its last batch's end: the same measure for processes and actors), since
+start-up is paid once per run however large the collection. The two run in turn, `rounds` times, each
+Ray run paired with the plain run just before it; the report's shares are the medians of the pairs'
+ratios, since a shared machine's speed can drift by more than the difference measured.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,34 +34,51 @@ from haris.label.batch_labeller import BatchLabeller
 from haris.label.label_progress import LabelProgress
 from haris.label.label_run import label_images
 from haris.label.label_settings import LabelSettings
+from haris.ray_session import start_ray
 from haris.runtime.bundle import Bundle
 
 EXPRESSIONS = ["the red circle", "the big square on the left", "the small green triangle"]
 
 
 def run_label_throughput(
-    bundle: str, out: str | Path, count: int = 1600, workers: int = 2, address: str | None = None, shard_size: int = 64, batch_size: int = 8
+    bundle: str,
+    out: str | Path,
+    count: int = 1600,
+    workers: int = 2,
+    address: str | None = None,
+    shard_size: int = 64,
+    batch_size: int = 8,
+    rounds: int = 3,
 ) -> dict[str, Any]:
-    """Measure both ways on the same images; write label_throughput.json and .md under `out`; return the report."""
+    """Measure both ways on the same images, `rounds` times in turn; write label_throughput.json and .md
+    under `out`; return the report, whose shares are the medians of the rounds' ratios."""
     out = Path(out)
     paths, expressions = write_scenes(out / "images", count, Bundle.open(bundle, verify_all=False).manifest.image_size)
-    baseline = in_process_rate(bundle, paths, workers, batch_size)
     source = out / f"first_{count}.txt"
     source.write_text("\n".join(map(str, paths)) + "\n")
     options = {"backend": "onnxruntime", "precision": "fp32", "actors": (workers, workers), "shard_size": shard_size, "batch_size": batch_size}
-    settings = LabelSettings(bundle, str(source), str(expressions), str(out / f"ray-{time.strftime('%H%M%S')}"), address, **options)
-    ray_figures = _ray_run(settings, count)
-    steady = ray_figures["steady_images_per_s"]
+    measured = []
+    for round_index in range(rounds):
+        baseline = in_process_rate(bundle, paths, workers, batch_size)
+        settings = LabelSettings(bundle, str(source), str(expressions), str(out / f"ray-{time.strftime('%H%M%S')}-{round_index}"), address, **options)
+        ray_figures = _ray_run(settings, count)
+        measured.append(
+            {
+                "in_process": baseline,
+                "ray": ray_figures,
+                "steady_share": ray_figures["steady_images_per_s"] / baseline["steady_images_per_s"],
+                "end_to_end_share": ray_figures["end_to_end_images_per_s"] / baseline["end_to_end_images_per_s"],
+            }
+        )
     report = {
         "machine": describe_machine(threads=1),
         "bundle": str(bundle),
         "images": count,
         "expressions": len(EXPRESSIONS),
         "workers": workers,
-        "in_process": baseline,
-        "ray": ray_figures,
-        "steady_share_of_in_process": steady / baseline["steady_images_per_s"],
-        "end_to_end_share_of_in_process": ray_figures["end_to_end_images_per_s"] / baseline["end_to_end_images_per_s"],
+        "rounds": measured,
+        "steady_share_of_in_process": float(np.median([pair["steady_share"] for pair in measured])),
+        "end_to_end_share_of_in_process": float(np.median([pair["end_to_end_share"] for pair in measured])),
     }
     (out / "label_throughput.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "label_throughput.md").write_text(label_markdown(report))
@@ -85,14 +104,20 @@ class ActorSpans(LabelProgress):
         end: the work between batches (Ray's scheduling, moving rows) counts, the start-up does not,
         as for the plain processes. Driver-side arrival times would not do: Ray Data queues several
         shards per actor and hands rows over in bursts."""
-        return sum(rows / (last - first) for rows, first, last in self.spans.values() if last > first) if self.spans else float("nan")
+        return summed_rate(self.spans.values())
+
+
+def summed_rate(spans: Iterable[Sequence[float]]) -> float:
+    """The steady rate of processes and actors alike: the sum of (images, first start, last end) spans' images/s."""
+    rates = [images / (last - first) for images, first, last in spans if last > first]
+    return sum(rates) if rates else float("nan")
 
 
 def _ray_run(settings: LabelSettings, count: int) -> dict[str, Any]:
     """One `label_images` run, Ray started (or joined) and stopped around it: its seconds and images/s."""
     spans = ActorSpans()
     started = time.perf_counter()
-    ray.init(address=settings.address, **({} if settings.address else {"num_cpus": settings.actors[1], "include_dashboard": False}))
+    start_ray(settings.address, {"num_cpus": settings.actors[1]})
     try:
         nodes = len([node for node in ray.nodes() if node["Alive"]])
         summary = label_images(settings, spans)
@@ -132,9 +157,8 @@ def in_process_rate(bundle: str, images: Sequence[Path], workers: int, batch_siz
     spans = [results.get() for _ in processes]
     for process in processes:
         process.join()
-    end = max(finished for _, finished in spans)
-    steady = len(images) / (end - min(start for start, _ in spans))
-    return {"steady_images_per_s": steady, "end_to_end_images_per_s": len(images) / (end - started), "seconds": end - started}
+    end = max(finished for _, _, finished in spans)
+    return {"steady_images_per_s": summed_rate(spans), "end_to_end_images_per_s": len(images) / (end - started), "seconds": end - started}
 
 
 def _label_share(bundle: str, paths: list[str], batch_size: int, ready: Any, results: Any) -> None:
@@ -146,20 +170,23 @@ def _label_share(bundle: str, paths: list[str], batch_size: int, ready: Any, res
         chunk = paths[first : first + batch_size]
         indices = np.arange(first, first + len(chunk))
         labeller({"index": indices, "shard": indices * 0, "path": np.array(chunk, dtype=object), "expressions": np.array([expressions] * len(chunk))})
-    results.put((start, time.time()))
+    results.put((len(paths), start, time.time()))
 
 
 def label_markdown(report: dict[str, Any]) -> str:
-    ray_figures, baseline = report["ray"], report["in_process"]
-    where = f"Ray on {ray_figures['nodes']} node{'s' if ray_figures['nodes'] > 1 else ''}"
+    nodes, workers = report["rounds"][0]["ray"]["nodes"], report["workers"]
+    where = f"Ray on {nodes} node{'s' if nodes > 1 else ''}, {workers} actor{'s' if workers > 1 else ''}"
+    rows = "".join(
+        f"| {index + 1} | {pair['in_process']['steady_images_per_s']:.2f} / {pair['in_process']['end_to_end_images_per_s']:.2f} | "
+        f"{pair['ray']['steady_images_per_s']:.2f} / {pair['ray']['end_to_end_images_per_s']:.2f} | "
+        f"{100 * pair['steady_share']:.0f}% | {100 * pair['end_to_end_share']:.0f}% |\n"
+        for index, pair in enumerate(report["rounds"])
+    )
     return (
         f"# haris label throughput\n\n{machine_summary(report['machine'])}; bundle {report['bundle']}; "
-        f"{report['images']} images x {report['expressions']} expressions, {report['workers']} workers of 1 thread\n\n"
-        "| run | steady images/s | end-to-end images/s | seconds |\n| --- | --- | --- | --- |\n"
-        f"| {report['workers']} plain processes, one BatchLabeller each | {baseline['steady_images_per_s']:.2f} | "
-        f"{baseline['end_to_end_images_per_s']:.2f} | {baseline['seconds']:.1f} |\n"
-        f"| {where}, {report['workers']} actors | {ray_figures['steady_images_per_s']:.2f} | "
-        f"{ray_figures['end_to_end_images_per_s']:.2f} | {ray_figures['seconds']:.1f} |\n\n"
-        f"Ray: {100 * report['steady_share_of_in_process']:.0f}% of the plain processes' steady throughput, "
-        f"{100 * report['end_to_end_share_of_in_process']:.0f}% end to end.\n"
+        f"{report['images']} images x {report['expressions']} expressions, {workers} worker{'s' if workers > 1 else ''} of 1 thread\n\n"
+        f"| round | {workers} plain process{'es' if workers > 1 else ''}: steady / end to end images/s | {where}: steady / end to end | "
+        "Ray / plain, steady | end to end |\n| --- | --- | --- | --- | --- |\n"
+        f"{rows}\nRay, median of {len(report['rounds'])} rounds: {100 * report['steady_share_of_in_process']:.0f}% of the plain "
+        f"processes' steady throughput, {100 * report['end_to_end_share_of_in_process']:.0f}% end to end.\n"
     )

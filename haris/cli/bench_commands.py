@@ -83,15 +83,19 @@ def _add_label_throughput(actions: argparse._SubParsersAction) -> None:
     label.add_argument("--address", help="label on this Ray cluster (e.g. two loopback nodes) instead of Ray started here")
     label.add_argument("--shard-size", type=int, default=64, help="images per shard and actor task: seconds of work (default %(default)s)")
     label.add_argument("--batch-size", type=int, default=8, help="images per Predictor batch (default %(default)s)")
+    label.add_argument("--rounds", type=int, default=3, help="plain then Ray, this many times; the shares are medians (default %(default)s)")
     label.set_defaults(run=_run_label_throughput)
 
 
 def _run_label_throughput(args: argparse.Namespace) -> None:
     from haris.benchmarks.label_throughput import run_label_throughput
 
-    report = run_label_throughput(args.bundle, args.out, args.images, args.workers, args.address, args.shard_size, args.batch_size)
+    for option in ("images", "workers", "shard_size", "batch_size", "rounds"):
+        if getattr(args, option) < 1:
+            raise HarisError(f"--{option.replace('_', '-')} must be at least 1, not {getattr(args, option)}")
+    report = run_label_throughput(args.bundle, args.out, args.images, args.workers, args.address, args.shard_size, args.batch_size, args.rounds)
     share = 100 * report["steady_share_of_in_process"]
-    print(f"wrote {args.out}/label_throughput.md: Ray's steady throughput {share:.0f}% of the plain processes'")
+    print(f"wrote {args.out}/label_throughput.md: Ray's steady throughput {share:.0f}% of the plain processes' (median of {args.rounds} rounds)")
 
 
 def _add_speed(actions: argparse._SubParsersAction) -> None:

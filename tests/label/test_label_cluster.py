@@ -1,10 +1,12 @@
 """`haris label --address` on a two-node Ray cluster on the loopback (one CPU per node, an actor on
 each): both nodes label; the driver killed once shards are written and the command rerun gives the
-uninterrupted run's annotations, without labelling the finished shards again. The commands, then the
-cluster, are stopped at the end."""
+uninterrupted run's annotations, without labelling the finished shards again; on a cluster of its
+own, the worker node killed mid-run: the run still ends with the uninterrupted run's annotations.
+The commands, then the clusters, are stopped at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from label_samples import SCENES, UNREADABLE
-from ray_cluster import two_node_cluster
+from ray_cluster import kill_worker_node, two_node_cluster
 
 pytestmark = pytest.mark.label
 
@@ -79,6 +81,30 @@ def test_a_killed_driver_resumes_without_labelling_finished_shards_again(cluster
     assert {name: _identity(out / name) for name in written} == written  # the same files, never rewritten
     reference = json.loads((uninterrupted[0] / "annotations.json").read_text())
     assert json.loads((out / "annotations.json").read_text()) == reference
+
+
+def test_a_failed_node_loses_no_image_and_labels_none_twice(uninterrupted, tiny_bundle, collection, tmp_path):
+    """The worker node's processes killed once a shard is written: its actor's shards go to the head's
+    actor (Ray Data retries the task of a dead actor), and every image is in the output once."""
+    out = tmp_path / "out"
+    with two_node_cluster(cpus_per_node=1) as (address, environment):
+        command = label_command(tiny_bundle, collection, out, address)
+        with (tmp_path / "driver.log").open("wb") as log:
+            driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=tmp_path, start_new_session=True)
+        try:
+            _wait_for_a_written_shard(out / "manifest.json", driver)
+            kill_worker_node(address)
+            done_at_failure = sum(shard["done"] for shard in json.loads((out / "manifest.json").read_text())["shards"])
+            assert driver.wait(timeout=400) == 0, (tmp_path / "driver.log").read_text()[-3000:]
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=30)
+    shards = json.loads((out / "manifest.json").read_text())["shards"]
+    assert done_at_failure < len(shards), "the run finished before the node failed"
+    assert all(shard["done"] for shard in shards)
+    reference = json.loads((uninterrupted[0] / "annotations.json").read_text())
+    assert json.loads((out / "annotations.json").read_text()) == reference  # each image once, with its masks
 
 
 def _wait_for_a_written_shard(manifest: Path, driver: subprocess.Popen, timeout_s: float = 300.0) -> None:

@@ -1,9 +1,10 @@
 """A two-node Ray cluster on the loopback for tests: `ray start --head` and one worker node, each a
 `ray start --block` process in its own session, stopped (SIGTERM, then SIGKILL of exactly those
-process groups) on exit. --block makes each `ray start` own its node's processes and stop them when
-it is terminated, so nothing else on the machine (another test's Ray) is touched, unlike `ray stop`.
-The cluster has its own token (Ray's token authentication), which its clients need in their
-environment: the context manager yields it with the address."""
+process groups) on exit; `kill_worker_node` makes the worker node fail mid-test. --block makes each
+`ray start` own its node's processes and stop them when it is terminated, so nothing else on the
+machine (another test's Ray) is touched, unlike `ray stop`. The cluster has its own token (Ray's
+token authentication), which its clients need in their environment: the context manager yields it
+with the address."""
 
 from __future__ import annotations
 
@@ -48,6 +49,15 @@ def two_node_cluster(cpus_per_node: int = 1, timeout_s: float = 120.0) -> Iterat
         for node in reversed(nodes):
             _stop(node)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def kill_worker_node(address: str) -> None:
+    """SIGKILL the process group of the worker node joined to `address`: its `ray start --block`, raylet
+    and workers die at once, as on a machine that fails (the cluster's exit then has nothing to stop there)."""
+    found = subprocess.run(["pgrep", "-f", f"ray start --address={address} "], capture_output=True, text=True).stdout.split()
+    if len(found) != 1:
+        raise RuntimeError(f"expected one worker node joined to {address}, found processes {found}")
+    os.killpg(int(found[0]), signal.SIGKILL)
 
 
 def _node_ports() -> list[str]:

@@ -69,9 +69,14 @@ def test_bench_label_hands_its_options_to_the_benchmark(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(label_throughput, "run_label_throughput", lambda *args: calls.append(args) or {"steady_share_of_in_process": 0.93})
     bench_argv = ["bench", "label", "bundle", "--out", "runs/lt", "--images", "40", "--workers", "3", "--address", "auto"]
-    assert main([*bench_argv, "--shard-size", "5", "--batch-size", "2"]) == 0
-    assert calls == [("bundle", "runs/lt", 40, 3, "auto", 5, 2)]
+    assert main([*bench_argv, "--shard-size", "5", "--batch-size", "2", "--rounds", "2"]) == 0
+    assert calls == [("bundle", "runs/lt", 40, 3, "auto", 5, 2, 2)]
     assert "Ray's steady throughput 93% of the plain processes'" in capsys.readouterr().out
+
+
+def test_bench_label_refuses_a_count_below_one(capsys):
+    assert main(["bench", "label", "bundle", "--rounds", "0"]) != 0
+    assert "--rounds must be at least 1, not 0" in capsys.readouterr().err
 
 
 def test_the_benchmarks_steady_rate_sums_each_actors_own_rate():
@@ -83,3 +88,35 @@ def test_the_benchmarks_steady_rate_sums_each_actors_own_rate():
     for process, started in [(1, 10.0), (2, 15.0), (1, 11.0), (1, 12.0), (2, 16.0)]:
         spans.advance({"index": [0, 1], "process": [process] * 2, "started": [started] * 2, "finished": [started + 1.0] * 2})
     assert spans.steady_rate() == pytest.approx(6 / 3.0 + 4 / 2.0)
+
+
+def test_the_benchmark_pairs_each_ray_run_with_the_plain_run_before_it(monkeypatch, tmp_path):
+    """Three rounds whose machine speeds up: each round's ratio is Ray over the plain run just before
+    it, and the report's share is the median of those ratios, not a ratio of averages."""
+    from types import SimpleNamespace
+
+    from haris.benchmarks import label_throughput
+
+    plain_rates, ray_rates = iter([10.0, 20.0, 40.0]), iter([9.0, 16.0, 38.0])
+    monkeypatch.setattr(label_throughput, "write_scenes", lambda folder, count, size: ([tmp_path / "a.png"], tmp_path / "expressions.txt"))
+    monkeypatch.setattr(label_throughput.Bundle, "open", lambda *args, **kwargs: SimpleNamespace(manifest=SimpleNamespace(image_size=64)))
+    monkeypatch.setattr(label_throughput, "describe_machine", lambda threads: {})
+    monkeypatch.setattr(label_throughput, "machine_summary", lambda machine: "a machine")
+
+    def plain(*args):
+        rate = next(plain_rates)
+        return {"steady_images_per_s": rate, "end_to_end_images_per_s": rate / 2, "seconds": 1.0}
+
+    def on_ray(settings, count):
+        rate = next(ray_rates)
+        return {"nodes": 1, "labelled": count, "seconds": 1.0, "end_to_end_images_per_s": rate / 4, "steady_images_per_s": rate}
+
+    monkeypatch.setattr(label_throughput, "in_process_rate", plain)
+    monkeypatch.setattr(label_throughput, "_ray_run", on_ray)
+    report = label_throughput.run_label_throughput("bundle", tmp_path, count=1, rounds=3)
+    assert [pair["steady_share"] for pair in report["rounds"]] == pytest.approx([0.9, 0.8, 0.95])
+    assert report["steady_share_of_in_process"] == pytest.approx(0.9)
+    assert report["end_to_end_share_of_in_process"] == pytest.approx(0.45)
+    markdown = (tmp_path / "label_throughput.md").read_text()
+    assert "| 2 | 20.00 / 10.00 | 16.00 / 4.00 | 80% | 40% |" in markdown
+    assert "median of 3 rounds: 90% of the plain processes' steady throughput, 45% end to end" in markdown
