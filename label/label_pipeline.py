@@ -43,14 +43,17 @@ def stop_ray() -> None:
 
 
 def pool_bounds(settings: LabelSettings, blocks: int) -> tuple[int, int]:
-    """(min, max) actors: --actors, or as many as the cluster's GPUs (with --num-gpus) or CPUs hold, never
-    more than there are shards to do."""
+    """(min, max) actors: --actors, or as many as the cluster's GPUs (with --num-gpus) or CPUs hold, and
+    its memory with --memory, never more than there are shards to do."""
     if settings.actors is not None:
         low, high = settings.actors
     else:
         resources = ray.cluster_resources()
         kind, each = ("GPU", settings.num_gpus) if settings.num_gpus > 0 else ("CPU", settings.num_cpus)
-        low = high = max(1, int(resources.get(kind, 1) // each) if each > 0 else 1)
+        fits = [int(resources.get(kind, 1) // each) if each > 0 else 1]
+        if settings.actor_memory_bytes:
+            fits.append(int(resources.get("memory", 0) // settings.actor_memory_bytes))
+        low = high = max(1, min(fits))
     return min(low, blocks), min(high, blocks)
 
 
@@ -81,6 +84,7 @@ def labelled_batches(
         },
         num_cpus=settings.num_cpus,
         num_gpus=settings.num_gpus,
+        memory=settings.actor_memory_bytes,
     )
     yield from dataset.iter_batches(batch_size=None, batch_format="numpy")
 

@@ -26,12 +26,14 @@ class LabelSettings:
     shard_size: int = 256  # images per output shard, and per Ray Data block (one actor task)
     batch_size: int = 8  # images per Predictor.predict_batch call inside an actor
     merge: bool = True  # write annotations.json from the shards once all are done
+    memory_gib: float = 0.0  # Ray memory reserved per actor; 0: none (Ray then packs actors by CPUs or GPUs alone)
 
     def __post_init__(self) -> None:
         if self.shard_size < 1 or self.batch_size < 1:
             raise HarisError(f"--shard-size and --batch-size must be at least 1, got {self.shard_size} and {self.batch_size}")
-        if self.num_cpus < 0 or self.num_gpus < 0:
-            raise HarisError("--num-cpus and --num-gpus must not be negative")
+        for option, value in (("--num-cpus", self.num_cpus), ("--num-gpus", self.num_gpus), ("--memory", self.memory_gib)):
+            if value < 0:
+                raise HarisError(f"{option} must not be negative, got {value:g}")
         if self.actors is not None and not 1 <= self.actors[0] <= self.actors[1]:
             raise HarisError(f"--actors needs 1 <= MIN <= MAX, got {self.actors[0]},{self.actors[1]}")
 
@@ -42,6 +44,11 @@ class LabelSettings:
     @property
     def actor_threads(self) -> int:
         return ray_worker_threads(self.threads, self.num_cpus)
+
+    @property
+    def actor_memory_bytes(self) -> int | None:
+        """Ray's `memory` resource per actor, or None when none is reserved."""
+        return int(self.memory_gib * 2**30) if self.memory_gib > 0 else None
 
     def result_fields(self) -> dict[str, object]:
         """The settings that decide what the output holds (a resumed run must repeat them); resources,

@@ -27,6 +27,14 @@ def add_label_command(commands: argparse._SubParsersAction) -> None:
         metavar="N|MIN,MAX",
         help="a pool of N actors, or MIN,MAX to let Ray Data scale it (default: as many as the cluster's CPUs or GPUs hold)",
     )
+    label.add_argument(
+        "--memory",
+        type=float,
+        default=0.0,
+        metavar="GIB",
+        help="Ray memory to reserve per actor, in GiB, so a node gets only as many actors as its memory holds "
+        "(default: none; the paper preset at 1024 takes about 8)",
+    )
     label.add_argument("--shard-size", type=int, default=256, help="images per output shard and per actor task (default 256)")
     label.add_argument("--batch-size", type=int, default=8, help="images per Predictor batch inside an actor (default 8)")
     label.add_argument("--no-merge", dest="merge", action="store_false", help="leave the shards as they are: no annotations.json at the end")
@@ -53,6 +61,7 @@ def _run_label(args: argparse.Namespace) -> None:
         args.shard_size,
         args.batch_size,
         args.merge,
+        args.memory,
     )
     summary = label_images(settings)
     unreadable = f", {summary['unreadable']} unreadable (listed in the shards)" if summary["unreadable"] else ""

@@ -92,3 +92,22 @@ def test_actors_are_a_fixed_pool_or_autoscaling_bounds():
     with pytest.raises(HarisError, match="1 <= MIN <= MAX"):
         LabelSettings("bundle", "images", "expressions.txt", "out", actors=(4, 2))
     assert LabelSettings("b", "i", "e", "o", num_gpus=1).actor_device == "cuda:0"
+
+
+def test_the_default_pool_is_what_the_cluster_cpus_gpus_and_memory_hold(monkeypatch):
+    """Without --actors: one actor per CPU (or GPU with --num-gpus), fewer when --memory GiB each
+    would not fit the cluster's memory, never more than the shards to do."""
+    import ray
+
+    from haris.label.label_pipeline import pool_bounds
+
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 16.0, "GPU": 2.0, "memory": 64.0 * 2**30})
+    settings = LabelSettings("b", "i", "e", "o")
+    assert pool_bounds(settings, blocks=100) == (16, 16)
+    assert pool_bounds(LabelSettings("b", "i", "e", "o", memory_gib=8), blocks=100) == (8, 8)
+    assert pool_bounds(LabelSettings("b", "i", "e", "o", memory_gib=100), blocks=100) == (1, 1)
+    assert pool_bounds(LabelSettings("b", "i", "e", "o", num_gpus=1, memory_gib=8), blocks=100) == (2, 2)
+    assert pool_bounds(settings, blocks=5) == (5, 5)
+    assert LabelSettings("b", "i", "e", "o", memory_gib=0.5).actor_memory_bytes == 2**29 and settings.actor_memory_bytes is None
+    with pytest.raises(HarisError, match="--memory must not be negative"):
+        LabelSettings("b", "i", "e", "o", memory_gib=-1)

@@ -40,10 +40,10 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def labelled(local_ray, tiny_bundle, collection, tmp_path_factory):
-    """(settings, summary) of one run: onnxruntime FP32, shards of 8, two actors."""
+    """(settings, summary) of one run: onnxruntime FP32, shards of 8, two actors of 0.25 GiB reserved memory."""
     images, expressions = collection
     out = tmp_path_factory.mktemp("labelled")
-    options = {"backend": "onnxruntime", "precision": "fp32", "actors": (2, 2), "shard_size": 8, "batch_size": 4}
+    options = {"backend": "onnxruntime", "precision": "fp32", "actors": (2, 2), "shard_size": 8, "batch_size": 4, "memory_gib": 0.25}
     settings = LabelSettings(str(tiny_bundle), str(images), str(expressions), str(out), **options)
     return settings, label_images(settings)
 

@@ -26,7 +26,7 @@ def labelled(monkeypatch):
 def test_every_label_option_reaches_the_settings(labelled, capsys):
     argv = ["label", "bundle", "photos", "--expressions", "texts.jsonl", "--out", "labels", "--address", "10.0.0.1:6379"]
     argv += ["--backend", "onnxruntime", "--precision", "int8", "--device", "cuda:1", "--actors", "2,5", "--num-cpus", "0.5"]
-    argv += ["--num-gpus", "1", "--threads", "3", "--shard-size", "64", "--batch-size", "4", "--no-merge"]
+    argv += ["--num-gpus", "1", "--threads", "3", "--shard-size", "64", "--batch-size", "4", "--no-merge", "--memory", "7.5"]
     assert main(argv) == 0
     (settings,) = labelled
     assert (settings.bundle, settings.images, settings.expressions, settings.out, settings.address) == (
@@ -45,6 +45,7 @@ def test_every_label_option_reaches_the_settings(labelled, capsys):
         4,
         False,
     )
+    assert settings.memory_gib == 7.5
     assert capsys.readouterr().out == "labelled 5 images, 1 unreadable (listed in the shards): 9 annotations in 2 shards -> labels/shards\n"
 
 
@@ -53,7 +54,8 @@ def test_every_label_option_reaches_the_settings(labelled, capsys):
     [
         (["--shard-size", "0"], "--shard-size and --batch-size must be at least 1, got 0 and 8"),
         (["--batch-size", "0"], "--shard-size and --batch-size must be at least 1, got 256 and 0"),
-        (["--num-cpus", "-1"], "--num-cpus and --num-gpus must not be negative"),
+        (["--num-cpus", "-1"], "--num-cpus must not be negative, got -1"),
+        (["--memory", "-0.5"], "--memory must not be negative, got -0.5"),
         (["--actors", "3,1"], "--actors needs 1 <= MIN <= MAX, got 3,1"),
         (["--actors", "two"], "--actors takes N or MIN,MAX (whole numbers), got 'two'"),
     ],
