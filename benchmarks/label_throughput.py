@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import queue
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from PIL import Image
 
 from haris.benchmarks.machine_info import describe_machine, machine_summary
 from haris.data.synthetic.demo_scene import render_scene
+from haris.errors import HarisError
 from haris.label.batch_labeller import BatchLabeller
 from haris.label.label_progress import LabelProgress
 from haris.label.label_run import label_images
@@ -154,11 +156,28 @@ def in_process_rate(bundle: str, images: Sequence[Path], workers: int, batch_siz
             process.start()
     finally:
         os.environ.pop("OMP_NUM_THREADS") if previous is None else os.environ.update(OMP_NUM_THREADS=previous)
-    spans = [results.get() for _ in processes]
+    try:
+        spans = [_next_span(results, processes) for _ in processes]
+    except BaseException:
+        for process in processes:
+            process.kill()
+        raise
     for process in processes:
         process.join()
     end = max(finished for _, _, finished in spans)
     return {"steady_images_per_s": summed_rate(spans), "end_to_end_images_per_s": len(images) / (end - started), "seconds": end - started}
+
+
+def _next_span(results: Any, processes: Sequence[Any]) -> tuple[int, float, float]:
+    """The next worker's (images, first start, last end). A worker that died instead fails the benchmark:
+    the others would wait for it at the start barrier, and this process for its span, forever."""
+    while True:
+        try:
+            return results.get(timeout=1.0)
+        except queue.Empty:
+            failed = [process.exitcode for process in processes if process.exitcode not in (None, 0)]
+            if failed:
+                raise HarisError(f"a plain worker process exited with code {failed[0]} before reporting its images/s") from None
 
 
 def _label_share(bundle: str, paths: list[str], batch_size: int, ready: Any, results: Any) -> None:
@@ -177,8 +196,8 @@ def label_markdown(report: dict[str, Any]) -> str:
     nodes, workers = report["rounds"][0]["ray"]["nodes"], report["workers"]
     where = f"Ray on {nodes} node{'s' if nodes > 1 else ''}, {workers} actor{'s' if workers > 1 else ''}"
     rows = "".join(
-        f"| {index + 1} | {pair['in_process']['steady_images_per_s']:.2f} / {pair['in_process']['end_to_end_images_per_s']:.2f} | "
-        f"{pair['ray']['steady_images_per_s']:.2f} / {pair['ray']['end_to_end_images_per_s']:.2f} | "
+        f"| {index + 1} | {pair['in_process']['steady_images_per_s']:.3g} / {pair['in_process']['end_to_end_images_per_s']:.3g} | "
+        f"{pair['ray']['steady_images_per_s']:.3g} / {pair['ray']['end_to_end_images_per_s']:.3g} | "
         f"{100 * pair['steady_share']:.0f}% | {100 * pair['end_to_end_share']:.0f}% |\n"
         for index, pair in enumerate(report["rounds"])
     )

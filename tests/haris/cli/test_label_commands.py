@@ -120,5 +120,15 @@ def test_the_benchmark_pairs_each_ray_run_with_the_plain_run_before_it(monkeypat
     assert report["steady_share_of_in_process"] == pytest.approx(0.9)
     assert report["end_to_end_share_of_in_process"] == pytest.approx(0.45)
     markdown = (tmp_path / "label_throughput.md").read_text()
-    assert "| 2 | 20.00 / 10.00 | 16.00 / 4.00 | 80% | 40% |" in markdown
+    assert "| 2 | 20 / 10 | 16 / 4 | 80% | 40% |" in markdown
     assert "median of 3 rounds: 90% of the plain processes' steady throughput, 45% end to end" in markdown
+
+
+def test_a_plain_worker_that_fails_ends_the_benchmark_instead_of_hanging(tmp_path):
+    """The bundle cannot be opened: the worker processes exit non-zero before the start barrier, and the
+    benchmark says so instead of waiting for them forever."""
+    from haris.benchmarks import label_throughput
+    from haris.errors import HarisError
+
+    with pytest.raises(HarisError, match="a plain worker process exited with code 1"):
+        label_throughput.in_process_rate(str(tmp_path / "no-bundle"), [tmp_path / "a.png", tmp_path / "b.png"], workers=2, batch_size=1)
