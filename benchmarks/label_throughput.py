@@ -22,6 +22,7 @@ import os
 import queue
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,12 @@ def run_label_throughput(
     source = out / f"first_{count}.txt"
     source.write_text("\n".join(map(str, paths)) + "\n")
     options = {"backend": "onnxruntime", "precision": "fp32", "actors": (workers, workers), "shard_size": shard_size, "batch_size": batch_size}
+    # Made, and so checked, before the first round; each round's Ray run labels into a folder of its own.
+    settings = LabelSettings(bundle, str(source), str(expressions), str(out / "ray"), address, **options)
     measured = []
     for round_index in range(rounds):
         baseline = in_process_rate(bundle, paths, workers, batch_size)
-        settings = LabelSettings(bundle, str(source), str(expressions), str(out / f"ray-{time.strftime('%H%M%S')}-{round_index}"), address, **options)
-        ray_figures = _ray_run(settings, count)
+        ray_figures = _ray_run(replace(settings, out=str(out / f"ray-{time.strftime('%H%M%S')}-{round_index}")), count)
         measured.append(
             {
                 "in_process": baseline,

@@ -90,9 +90,9 @@ def _add_label_throughput(actions: argparse._SubParsersAction) -> None:
 def _run_label_throughput(args: argparse.Namespace) -> None:
     from haris.benchmarks.label_throughput import run_label_throughput
 
-    for option in ("images", "workers", "shard_size", "batch_size", "rounds"):
+    for option in ("images", "workers", "rounds"):  # --shard-size and --batch-size: LabelSettings checks them
         if getattr(args, option) < 1:
-            raise HarisError(f"--{option.replace('_', '-')} must be at least 1, not {getattr(args, option)}")
+            raise HarisError(f"--{option} must be at least 1, not {getattr(args, option)}")
     report = run_label_throughput(args.bundle, args.out, args.images, args.workers, args.address, args.shard_size, args.batch_size, args.rounds)
     share = 100 * report["steady_share_of_in_process"]
     print(f"wrote {args.out}/label_throughput.md: Ray's steady throughput {share:.0f}% of the plain processes' (median of {args.rounds} rounds)")
