@@ -56,7 +56,7 @@ def check_graph(
     """Run `model` on every sample; raise ExportError naming the output and by how much it is off."""
     session = create_session(model.SerializeToString())
     outputs = [session.run(list(STAGE_OUTPUTS[stage]), as_numpy(sample.inputs, stage)) for sample in samples]
-    checks = [_check_output(index, name, samples, outputs, expected, precision) for index, name in enumerate(STAGE_OUTPUTS[stage])]
+    checks = output_checks(stage, precision, samples, outputs, expected)
     for check in checks:
         masks_differ = check.min_mask_agreement is not None and check.min_mask_agreement < MASK_AGREEMENT_TOLERANCE[precision]
         if not check.passed or masks_differ:
@@ -67,6 +67,13 @@ def check_graph(
                 "the graph is not written"
             )
     return checks
+
+
+def output_checks(
+    stage: str, precision: str, samples: list[CheckSample], outputs: list[list[np.ndarray]], expected: list[tuple[np.ndarray, ...]]
+) -> list[OutputCheck]:
+    """Per output of `stage`, how far `outputs` (per sample, in STAGE_OUTPUTS order) are from eager's, as `precision` is judged."""
+    return [_check_output(index, name, samples, outputs, expected, precision) for index, name in enumerate(STAGE_OUTPUTS[stage])]
 
 
 def _check_output(index: int, name: str, samples: list[CheckSample], outputs: list, expected: list, precision: str) -> OutputCheck:

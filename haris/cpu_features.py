@@ -78,15 +78,15 @@ def cpu_features() -> CpuFeatures:
 
 def parse_cpuinfo(text: str, onednn_isa_cap: str = "") -> CpuFeatures:
     """CpuFeatures from the text of /proc/cpuinfo (x86 'flags' or ARM 'Features'); no flags if absent."""
-    model, flags = "", frozenset()
+    fields: dict[str, str] = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        key = key.strip()
-        if key in ("model name", "Model", "CPU part") and not model:
-            model = value.strip()
-        elif key in ("flags", "Features") and not flags:
-            flags = frozenset(value.split()) & frozenset(FLAGS_OF_INTEREST)
-    return CpuFeatures(model or platform.processor() or platform.machine(), flags, onednn_isa_cap)
+        fields.setdefault(key.strip(), value.strip())  # the first processor's
+    model = next((fields[key] for key in ("model name", "Model", "CPU part") if fields.get(key)), "") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:  # x86: a vendor's brand string ("AMD EPYC") can name several generations
+        model += f" (family {fields['cpu family']} model {fields['model']})"
+    flags = frozenset(fields.get("flags", fields.get("Features", "")).split()) & frozenset(FLAGS_OF_INTEREST)
+    return CpuFeatures(model, flags, onednn_isa_cap)
 
 
 def _read_cpuinfo() -> str:

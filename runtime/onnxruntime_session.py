@@ -8,7 +8,7 @@ graphs have too few convolutions for that layout to pay off, so nothing is lost 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import onnxruntime
 
@@ -16,9 +16,13 @@ DISABLED_OPTIMIZERS = ("NchwcTransformer",)
 
 
 def create_session(
-    model: str | bytes, providers: Sequence[str | tuple[str, dict]] = ("CPUExecutionProvider",), threads: int | None = None
+    model: str | bytes,
+    providers: Sequence[str | tuple[str, dict]] = ("CPUExecutionProvider",),
+    threads: int | None = None,
+    config: Mapping[str, str] | None = None,
 ) -> onnxruntime.InferenceSession:
-    """A session over a graph file path or serialized graph; `threads` sets intra-op threads."""
+    """A session over a graph file path or serialized graph; `threads` sets intra-op threads and
+    `config` adds session config entries (a diagnosis's, such as `session.disable_quant_qdq`)."""
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: unused-initializer notices are noise to a user
@@ -30,4 +34,6 @@ def create_session(
     options.enable_mem_pattern = False
     if threads:
         options.intra_op_num_threads = threads
+    for key, value in (config or {}).items():
+        options.add_session_config_entry(key, value)
     return onnxruntime.InferenceSession(model, options, providers=list(providers), disabled_optimizers=list(DISABLED_OPTIMIZERS))

@@ -26,42 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from check_steps import Check
+
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_S = 560.0  # under the 10 minutes of gpu_check.sh's own limit, leaving time to write the report
 RESULT = re.compile(r"^(\S+::\S+) (PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)")
 SKIP_REASON = re.compile(r"^SKIPPED \[\d+\] (\S+): (.*)$")
 KERNEL_TESTS = ["tests/cpp_ops/test_cuda_sources.py", "tests/runtime/test_device_prepost.py"]
-
-
-class Check:
-    """The steps run so far, each a dict (name, status: ran / failed / skipped / timeout, seconds, detail)."""
-
-    def __init__(self, budget_s: float) -> None:
-        self.deadline, self.steps, self.facts = time.monotonic() + budget_s, [], {}
-
-    def time_left(self, wanted_s: float) -> float:
-        return max(0.0, min(wanted_s, self.deadline - time.monotonic()))
-
-    def record(self, name: str, status: str, seconds: float, detail: str, **extra: object) -> dict:
-        detail = next((line.strip() for line in reversed(detail.splitlines()) if line.strip()), "")  # one line: a table cell
-        step = {"name": name, "status": status, "seconds": round(seconds, 1), "detail": detail, **extra}
-        self.steps.append(step)
-        print(f"gpu_check: {name}: {status} ({seconds:.0f} s): {detail}", flush=True)
-        return step
-
-    def run(self, name: str, command: list[str], wanted_s: float, **options: object) -> tuple[str, str, float]:
-        """(status, output, seconds) of a command under the step's time limit; nothing is raised."""
-        limit, start = self.time_left(wanted_s), time.monotonic()
-        if limit < 10:
-            return "skipped", "the 10-minute budget is spent", 0.0
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=limit, **options)
-        except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else expired.stdout or ""
-            return "timeout", output + f"\n(stopped after {limit:.0f} s)", time.monotonic() - start
-        except OSError as error:
-            return "failed", str(error), time.monotonic() - start
-        return ("ran" if done.returncode == 0 else "failed"), done.stdout + done.stderr, time.monotonic() - start
 
 
 def package_dirs() -> dict[str, str]:
@@ -222,15 +193,7 @@ def write_report(check: Check, out: Path) -> Path:
     """gpu_check.json (everything) and gpu_check.md (the table to read, and to copy into docs/measurements.md)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "gpu_check.json").write_text(json.dumps({"facts": check.facts, "steps": check.steps}, indent=1) + "\n", encoding="utf-8")
-    lines = [
-        "# GPU check",
-        "",
-        *(f"- {key}: {value}" for key, value in check.facts.items()),
-        "",
-        "| step | status | seconds | what |",
-        "| --- | --- | --- | --- |",
-    ]
-    lines += [f"| {step['name']} | {step['status']} | {step['seconds']} | {step['detail'].replace('|', '/')} |" for step in check.steps]
+    lines = check.markdown("GPU check")
     for step in check.steps:
         if step.get("skip_reasons"):
             lines += ["", f"Skipped in `{step['name']}`, and why:", *(f"- {reason}" for reason in step["skip_reasons"])]
@@ -253,7 +216,7 @@ def run_check(out: Path, budget_s: float) -> int:
     if gpu is None:
         print("gpu_check: no NVIDIA GPU on this machine (nvidia-smi lists none): nothing to check")
         return 0
-    check = Check(budget_s)
+    check = Check("gpu_check", budget_s)
     check.facts = {"gpu": f"{gpu['name']} x{gpu['count']} (compute capability {gpu['compute_capability']}, {gpu['memory']}, driver {gpu['driver']})"}
     check.facts |= {"python": sys.version.split()[0], "repository": str(REPO), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     with tempfile.TemporaryDirectory(prefix="haris-gpu-check-") as scratch:
@@ -279,7 +242,7 @@ def run_check(out: Path, budget_s: float) -> int:
             check.record("gpu tests: TensorRT", "skipped", 0, "neither tensorrt nor tensorrt_rtx imports")
     report = write_report(check, out)
     print(f"gpu_check: report {report} (and gpu_check.json); add it to docs/measurements.md")
-    return 1 if any(step["status"] in ("failed", "timeout") for step in check.steps) else 0
+    return 1 if check.failed() else 0
 
 
 def main() -> int:

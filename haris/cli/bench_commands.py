@@ -1,4 +1,4 @@
-"""The benchmark commands of `haris`: bench parity, bench speed, bench report.
+"""The benchmark commands of `haris`: bench parity, speed, serve, label, int8-kernels and report.
 
 Each parses its arguments and calls one library function of haris.benchmarks. A parity run that
 fails its tolerances still writes its report, then exits non-zero (a HarisError naming every
@@ -21,6 +21,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:
     _add_speed(actions)
     _add_serve_load(actions)
     _add_label_throughput(actions)
+    _add_int8_kernels(actions)
     report = actions.add_parser("report", help="merge benchmark run folders into one Markdown page")
     report.add_argument("runs", nargs="+", metavar="DIR", help="folders written by `haris bench parity` or `haris bench speed`")
     report.add_argument("--out", required=True, help="Markdown file to write (plots are linked relative to it)")
@@ -96,6 +97,22 @@ def _run_label_throughput(args: argparse.Namespace) -> None:
     report = run_label_throughput(args.bundle, args.out, args.images, args.workers, args.address, args.shard_size, args.batch_size, args.rounds)
     share = 100 * report["steady_share_of_in_process"]
     print(f"wrote {args.out}/label_throughput.md: Ray's steady throughput {share:.0f}% of the plain processes' (median of {args.rounds} rounds)")
+
+
+def _add_int8_kernels(actions: argparse._SubParsersAction) -> None:
+    check = actions.add_parser(
+        "int8-kernels", help="each INT8 stage graph against eager with onnxruntime's integer kernels and as float simulation (export extra)"
+    )
+    _add_model_arguments(check)
+    check.add_argument("--against", metavar="DIR", help="the folder of this command's run on another CPU: compare the same graphs' outputs with it")
+    check.set_defaults(run=_run_int8_kernels)
+
+
+def _run_int8_kernels(args: argparse.Namespace) -> None:
+    from haris.benchmarks.int8_kernel_check import check_int8_kernels, runs_past_bounds
+
+    missed = runs_past_bounds(check_int8_kernels(args.bundle, args.out, args.checkpoint, args.against, args.threads))
+    print(f"wrote {args.out}/int8_kernels.md: " + (f"past the INT8 bounds: {', '.join(missed)}" if missed else "every run within the INT8 bounds"))
 
 
 def _add_speed(actions: argparse._SubParsersAction) -> None:

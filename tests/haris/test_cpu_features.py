@@ -35,6 +35,14 @@ def test_the_summary_names_the_cpu_and_what_it_lacks():
     assert cpu_features().model  # this machine's, whatever it is
 
 
+def test_an_x86_cpu_is_named_with_its_family_and_model_numbers():
+    # "AMD EPYC" alone was a Zen 3 on one machine and a Zen 5 on another: the numbers tell them apart.
+    zen5 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nflags\t\t: avx2 avx512f avx512_bf16\n"
+    assert parse_cpuinfo(zen5).model == "AMD EPYC (family 26 model 2)"
+    assert parse_cpuinfo(zen5).summary().startswith("AMD EPYC (family 26 model 2): avx2 avx512f avx512_bf16")
+    assert parse_cpuinfo(ZEN3).model == "AMD EPYC 7B13"  # without the numbers, the brand string alone
+
+
 @pytest.mark.parametrize(("setting", "cpuinfo", "enabled"), [("auto", ZEN3, False), ("auto", ZEN4, True), (True, ZEN3, True), (False, ZEN4, False)])
 def test_cpu_bf16_auto_follows_the_hardware_and_true_false_force_it(setting, cpuinfo, enabled):
     recipe = load_run_config("tiny", [f"train.cpu_bf16={str(setting).lower()}"]).train
