@@ -14,8 +14,9 @@ share of pixels whose mask agrees with eager's):
 
 The integer kernels missing where the float simulation holds puts the cause in the integer kernels
 (or their fusion); both missing puts it in the quantization (scales, the float rest). Each run's
-outputs are saved beside the report with the graphs' sha256 and the CPU, so that `--against`, on
-another machine, compares this CPU's outputs of the same graph file with that one's, run for run.
+outputs and stage inputs are saved beside the report with the graphs' sha256 and the CPU, so that
+`--against`, on another machine, runs the same graph files on the very inputs that run saved and
+compares this CPU's outputs with that one's, run for run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from haris.benchmarks.bundle_source import source_checkpoint
 from haris.benchmarks.machine_info import describe_machine
@@ -37,7 +39,7 @@ from haris.export.model_resizing import model_at_image_size
 from haris.export.stage_adapter import StageAdapter
 from haris.runtime.bundle import Bundle
 from haris.runtime.onnxruntime_session import create_session
-from haris.runtime.tensor_contract import STAGE_OUTPUTS, STAGES
+from haris.runtime.tensor_contract import STAGE_INPUTS, STAGE_OUTPUTS, STAGES
 
 RUNS = {  # run name -> (the stage graph's precision, session config entries)
     "fp32 graph": ("fp32", {}),
@@ -65,8 +67,11 @@ def check_int8_kernels(
     model = model_at_image_size(load_checkpoint(source_checkpoint(bundle_dir, checkpoint)), bundle.manifest.image_size)
     samples, stages, saved = check_samples(model), int8_stages(bundle), {}
     report: dict[str, Any] = {"bundle": str(bundle_dir), "machine": describe_machine(threads), "stages": {}}
+    report["inputs"] = "this CPU's eager stage inputs" if other is None else f"the --against run's ({other[0]['machine']['cpu_model']})"
     for stage in stages:
-        real = [sample for sample in samples[stage] if sample.real]
+        real = _real_samples(samples[stage], stage, None if other is None else other[1])
+        for index, sample in enumerate(real):
+            saved.update({f"{stage}/inputs/{index}/{name}": array for name, array in as_numpy(sample.inputs, stage).items()})
         expected = eager_outputs(StageAdapter(model, stage), real)
         report["stages"][stage] = {"sha256": {p: bundle.graph_spec(stage, p).sha256 for p in ("fp32", "int8")}, "runs": {}}
         for run, (precision, config) in RUNS.items():
@@ -106,9 +111,29 @@ def compare_with(theirs: dict[str, Any], their_outputs: Any, report: dict[str, A
 def _saved_run(folder: Path) -> tuple[dict[str, Any], Any]:
     """Another run's report and outputs, read before any work so that a wrong folder costs nothing."""
     try:
-        return json.loads((folder / REPORT_FILE).read_text(encoding="utf-8")), np.load(folder / OUTPUTS_FILE)
+        report, outputs = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8")), np.load(folder / OUTPUTS_FILE)
     except (OSError, ValueError, KeyError) as error:
         raise HarisError(f"--against {folder}: not a `haris bench int8-kernels` output folder ({error})") from None
+    if not any("/inputs/" in key for key in outputs.files):
+        raise HarisError(f"--against {folder}: that run saved no stage inputs (it predates them): run it again on its CPU")
+    return report, outputs
+
+
+def _real_samples(samples: list[CheckSample], stage: str, their_outputs: Any) -> list[CheckSample]:
+    """The demo-scene samples of `stage`; with another run's outputs, their inputs replaced by the
+    ones that run saved, so both CPUs feed every graph the same numbers (eager's own stage inputs
+    differ between CPUs in the last bits, which quantization can turn into whole steps)."""
+    real = [sample for sample in samples if sample.real]
+    if their_outputs is None:
+        return real
+    replaced = []
+    for index, sample in enumerate(real):
+        keys = {name: f"{stage}/inputs/{index}/{name}" for name in STAGE_INPUTS[stage]}
+        missing = [key for key in keys.values() if key not in their_outputs.files]
+        if missing:
+            raise HarisError(f"--against: the other run saved no {missing[0]} (it predates saved inputs, or ran another bundle): run it again")
+        replaced.append(sample._replace(inputs={name: torch.from_numpy(their_outputs[key]) for name, key in keys.items()}))
+    return replaced
 
 
 def _run_graph(path: Path, stage: str, samples: list[CheckSample], threads: int | None, config: dict[str, str]) -> list[list[np.ndarray]]:
@@ -149,7 +174,7 @@ def int8_kernels_markdown(report: dict[str, Any]) -> str:
         "",
         f"CPU: {machine['cpu_model']} ({', '.join(machine['cpu_flags']) or 'no AVX-512, VNNI or BF16 flags'}), "
         f"onnxruntime {machine['libraries'].get('onnxruntime', '?')}, {machine['date']}.",
-        f"Against eager on the export's demo-scene samples; INT8 bounds: {RELATIVE_TOLERANCE['int8']:g} of the range, "
+        f"Against eager on the export's demo-scene samples (inputs: {report['inputs']}); INT8 bounds: {RELATIVE_TOLERANCE['int8']:g} of the range, "
         f"masks agreeing on {MASK_AGREEMENT_TOLERANCE['int8']:g} of pixels.",
         "",
         "| stage | run | output | relative difference | mask agreement | passed |",

@@ -54,6 +54,7 @@ def test_against_names_what_the_other_run_saved_differently(int8_bundle, tiny_ch
     doctored = shutil.copytree(first_run, tmp_path / "other_cpu")
     saved = dict(np.load(doctored / OUTPUTS_FILE))
     saved["decoder/integer kernels/0/mask_logits"] = -saved["decoder/integer kernels/0/mask_logits"]  # every mask inverted
+    saved["fusion/inputs/0/image_feats_1"] = saved["fusion/inputs/0/image_feats_1"] * 1.0001  # as another CPU's eager might give
     np.savez(doctored / OUTPUTS_FILE, **saved)
     other = json.loads((doctored / REPORT_FILE).read_text())
     other["stages"]["text_encoder"]["sha256"]["int8"] = "0" * 64  # as if that run had other text-encoder graphs
@@ -64,14 +65,18 @@ def test_against_names_what_the_other_run_saved_differently(int8_bundle, tiny_ch
     assert main([*argv, "--out", str(second), "--against", str(doctored)]) == 0
     against = json.loads((second / REPORT_FILE).read_text())["against"]["stages"]
     assert "| text_encoder | | | skipped: its graph files differ" in (second / "int8_kernels.md").read_text()
+    # Every graph ran on the inputs the other run saved, not on this CPU's own eager ones.
+    assert np.array_equal(np.load(second / OUTPUTS_FILE)["fusion/inputs/0/image_feats_1"], saved["fusion/inputs/0/image_feats_1"])
     assert against["text_encoder"] == {"skipped": "its graph files differ from those the other run ran (sha256)"}
     assert against["decoder"]["integer kernels"]["mask_logits"]["min_mask_agreement"] < 0.5
     assert against["decoder"]["integer kernels"]["mask_logits"]["relative_diff"] > 1.0
-    # Same CPU, same graph files, same inputs: every other output is reproduced exactly.
-    for stage in ("image_encoder", "fusion"):
-        for run in RUNS:
+    # Same CPU, same graph files, same inputs: every output not doctored is reproduced exactly; the fusion graph,
+    # fed the altered features, differs from what the other run computed from the original ones.
+    for stage, runs in (("image_encoder", RUNS), ("decoder", ("fp32 graph", "float simulation"))):
+        for run in runs:
             assert all(figures["relative_diff"] == 0 for figures in against[stage][run].values()), (stage, run)
     assert against["decoder"]["float simulation"]["mask_logits"] == {"relative_diff": 0.0, "min_mask_agreement": 1.0}
+    assert all(figures["relative_diff"] > 0 for figures in against["fusion"]["fp32 graph"].values())
 
 
 def test_a_bundle_without_int8_graphs_and_a_foreign_folder_are_refused(tiny_bundle, int8_bundle, tiny_checkpoint, tmp_path):
@@ -79,3 +84,8 @@ def test_a_bundle_without_int8_graphs_and_a_foreign_folder_are_refused(tiny_bund
         check_int8_kernels(tiny_bundle, tmp_path / "out", tiny_checkpoint)
     with pytest.raises(HarisError, match="not a `haris bench int8-kernels` output folder"):
         check_int8_kernels(int8_bundle, tmp_path / "out", tiny_checkpoint, against=tmp_path)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / REPORT_FILE).write_text("{}")
+    np.savez(tmp_path / "old" / OUTPUTS_FILE, **{"decoder/integer kernels/0/mask_logits": np.zeros(1)})
+    with pytest.raises(HarisError, match="that run saved no stage inputs"):
+        check_int8_kernels(int8_bundle, tmp_path / "out", tiny_checkpoint, against=tmp_path / "old")
