@@ -43,11 +43,17 @@ def _graph_lines(name: str, spec: GraphSpec, check: dict) -> list[str]:
     lines.append("    out: " + ", ".join(_tensor(tensor) for tensor in spec.outputs))
     outputs = {key: value for key, value in check.items() if isinstance(value, dict)}
     if outputs:
-        worst = ", ".join(f"{output} {value['relative_diff']:.1e} (tol {value['tolerance']:g})" for output, value in outputs.items())
+        worst = ", ".join(f"{output} {value['relative_diff']:.1e} (tol {value['tolerance']:g}{_masks(value)})" for output, value in outputs.items())
         lines.append(f"    checked vs eager (relative max diff): {worst}")
     findings = check.get("tensorrt_findings", [])
     lines.append(f"    TensorRT compatibility: {'ok' if not findings else '; '.join(findings)}")
     return lines
+
+
+def _masks(check: dict) -> str:
+    """How the demo scene's masks agreed with eager's, where the check measured it (mask logits)."""
+    agreement, iou = check.get("min_mask_agreement"), check.get("min_mask_iou")
+    return "" if agreement is None else f"; masks agree on {100 * agreement:.2f}% of pixels, IoU {iou:.3f}"
 
 
 def _tensor(tensor: TensorSpec) -> str:

@@ -187,6 +187,9 @@ def test_inspect_prints_the_manifest(tiny_bundle, capsys):
     assert all(f"{name}.fp16.onnx" in text for name in GRAPHS) and "TensorRT compatibility: ok" in text
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert manifest["checks"]["fp16"]["haris"]["mask_logits"]["min_mask_iou"] >= 0.99
+    check = manifest["checks"]["fp16"]["decoder"]["mask_logits"]  # what the export measured of the demo scene's masks
+    shown = f"(tol 0.02; masks agree on {100 * check['min_mask_agreement']:.2f}% of pixels, IoU {check['min_mask_iou']:.3f})"
+    assert shown in text
     # Nothing refused: no `refused` key, so the haris from before the field reads this bundle too.
     assert "refused" not in manifest and Bundle.open(tiny_bundle).manifest.refused == {} and "refused" not in text
 
