@@ -31,10 +31,11 @@ import torch
 
 from haris.benchmarks.bundle_source import source_checkpoint
 from haris.benchmarks.machine_info import describe_machine
+from haris.benchmarks.stage_parity import DifferenceTotals
 from haris.checkpoint.checkpoint_io import load_checkpoint
 from haris.errors import HarisError
 from haris.export.check_samples import CheckSample, as_numpy, check_samples
-from haris.export.graph_check import MASK_AGREEMENT_TOLERANCE, RELATIVE_TOLERANCE, eager_outputs, output_checks
+from haris.export.graph_check import MASK_AGREEMENT_TOLERANCE, RELATIVE_TOLERANCE, eager_outputs, expression_masks, output_checks, within_bounds
 from haris.export.model_resizing import model_at_image_size
 from haris.export.stage_adapter import StageAdapter
 from haris.runtime.bundle import Bundle
@@ -142,27 +143,24 @@ def _run_graph(path: Path, stage: str, samples: list[CheckSample], threads: int 
 
 
 def _judged(stage: str, samples: list[CheckSample], outputs: list, expected: list) -> dict[str, Any]:
-    """graph_check's figures for each output, judged at the INT8 tolerances whatever the graph."""
+    """graph_check's figures for each output, judged at the INT8 bounds whatever the graph."""
     checks = output_checks(stage, "int8", samples, outputs, expected)
-    judged = {check.output: asdict(check) | {"passed": check.passed} for check in checks}
-    for figures in judged.values():
-        if figures["min_mask_agreement"] is not None:
-            figures["passed"] = figures["passed"] and figures["min_mask_agreement"] >= MASK_AGREEMENT_TOLERANCE["int8"]
-    return judged
+    return {check.output: asdict(check) | {"passed": within_bounds(check, "int8")} for check in checks}
 
 
 def _differences(ours: dict[str, np.ndarray], theirs: Any, prefix: str) -> dict[str, dict[str, float]]:
-    figures: dict[str, dict[str, float]] = {}
-    for key in (key for key in ours if key.startswith(prefix)):
-        if key not in theirs.files:
-            continue
+    """Per output, as parity's per-stage figures judge it: the largest difference over the other
+    run's largest magnitude; for mask logits also the least share of an expression's pixels that agree."""
+    totals: dict[str, DifferenceTotals] = {}
+    agreements: dict[str, list[float]] = {}
+    for key in (key for key in ours if key.startswith(prefix) and key in theirs.files):
         name = key.rsplit("/", 1)[1]
-        got, want = ours[key], theirs[key]
-        scale = max(float(np.abs(want).max(initial=0.0)), 1e-12) if want.dtype != np.bool_ else 1.0
-        entry = figures.setdefault(name, {"relative_diff": 0.0})
-        entry["relative_diff"] = max(entry["relative_diff"], float(np.abs(got.astype(np.float64) - want).max(initial=0.0)) / scale)
+        totals.setdefault(name, DifferenceTotals()).add(ours[key], theirs[key])
         if name == "mask_logits":
-            entry["min_mask_agreement"] = min(entry.get("min_mask_agreement", 1.0), float(np.mean((got > 0) == (want > 0))))
+            agreements.setdefault(name, []).extend(expression_masks(ours[key], theirs[key])[1])
+    figures = {name: {"relative_diff": total.summary()["relative"]} for name, total in totals.items()}
+    for name, shares in agreements.items():
+        figures[name]["min_mask_agreement"] = min(shares)
     return figures
 
 

@@ -6,8 +6,10 @@ so one failed or timed-out step is recorded and the next one runs.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+from pathlib import Path
 
 
 class Check:
@@ -43,8 +45,12 @@ class Check:
     def failed(self) -> bool:
         return any(step["status"] in ("failed", "timeout") for step in self.steps)
 
-    def markdown(self, title: str) -> list[str]:
-        """The report's head: the facts, then one row per step."""
+    def write_report(self, out: Path, title: str, more: list[str]) -> Path:
+        """<name>.json (the facts and every step) and <name>.md (the facts, one row per step, then `more`) in `out`."""
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{self.name}.json").write_text(json.dumps({"facts": self.facts, "steps": self.steps}, indent=1) + "\n", encoding="utf-8")
         lines = [f"# {title}", "", *(f"- {key}: {value}" for key, value in self.facts.items()), ""]
         lines += ["| step | status | seconds | what |", "| --- | --- | --- | --- |"]
-        return lines + [f"| {step['name']} | {step['status']} | {step['seconds']} | {step['detail'].replace('|', '/')} |" for step in self.steps]
+        lines += [f"| {step['name']} | {step['status']} | {step['seconds']} | {step['detail'].replace('|', '/')} |" for step in self.steps]
+        (out / f"{self.name}.md").write_text("\n".join(lines + more) + "\n", encoding="utf-8")
+        return out / f"{self.name}.md"

@@ -138,15 +138,12 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def write_report(check: Check, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cpu_check.json").write_text(json.dumps({"facts": check.facts, "steps": check.steps}, indent=1) + "\n", encoding="utf-8")
-    lines = check.markdown("CPU check")
-    lines += ["", "Commands: " + "; ".join(f"`{step['command']}`" for step in check.steps if "command" in step)]
+    """cpu_check.json and cpu_check.md: the steps, their commands, and links to the reports they wrote."""
+    lines = ["", "Commands: " + "; ".join(f"`{step['command']}`" for step in check.steps if "command" in step)]
     for name, page in (("parity and speed", "benchmarks.md"), ("INT8 kernels", "int8_kernels/int8_kernels.md")):
         if (out / page).is_file():
             lines += ["", f"{name}: [{page}]({page})"]
-    (out / "cpu_check.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out / "cpu_check.md"
+    return check.write_report(out, "CPU check", lines)
 
 
 def main() -> int:

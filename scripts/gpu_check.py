@@ -191,9 +191,7 @@ def gpu_facts() -> dict | None:
 
 def write_report(check: Check, out: Path) -> Path:
     """gpu_check.json (everything) and gpu_check.md (the table to read, and to copy into docs/measurements.md)."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "gpu_check.json").write_text(json.dumps({"facts": check.facts, "steps": check.steps}, indent=1) + "\n", encoding="utf-8")
-    lines = check.markdown("GPU check")
+    lines = []
     for step in check.steps:
         if step.get("skip_reasons"):
             lines += ["", f"Skipped in `{step['name']}`, and why:", *(f"- {reason}" for reason in step["skip_reasons"])]
@@ -207,8 +205,7 @@ def write_report(check: Check, out: Path) -> Path:
                 f"| {mode} | {row['median_ms']:.1f} | {row['min_ms']:.1f} | {row['peak_memory_mib']:.0f} | {row['mask_agreement_with_fp32']:.4f} |"
                 for mode, row in step["forward"]["modes"].items()
             ]
-    (out / "gpu_check.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out / "gpu_check.md"
+    return check.write_report(out, "GPU check", lines)
 
 
 def run_check(out: Path, budget_s: float) -> int:
