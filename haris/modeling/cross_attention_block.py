@@ -31,9 +31,12 @@ class CrossAttentionBlock(nn.Module):
         lang_tokens: torch.Tensor,
         sentence_feat: torch.Tensor,
         text_mask: torch.Tensor,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same shapes as HumanLikeAttention.forward; `sentence_feat` is unused by this block."""
         vis_embed = self.vis_in(vis_tokens)
+        if rows is not None:
+            vis_embed = vis_embed[rows]
         lang_embed = self.lang_in(lang_tokens)
         vis_embed = self.attention_norm(vis_embed + self.attention(vis_embed, lang_embed, lang_embed, text_mask))
         vis_embed = self.mlp_norm(vis_embed + self.mlp(vis_embed))

@@ -33,12 +33,14 @@ class HierarchicalFusion(nn.Module):
         """taps [(N, Cv, H, W)] x3, words (B, L, Ct), image_rows (B,): the tap row of each expression
         -> vis_tokens (B, C, H, W), lang_tokens (B, L, C)."""
         taps = image_feats if self.hierarchical else [image_feats[-1]] * len(image_feats)
-        vis_map = taps[0][image_rows]
-        batch, _, height, width = vis_map.shape
-        lang_tokens = word_feats
+        batch, (height, width) = word_feats.shape[0], taps[0].shape[-2:]
+        # The first block reads the image tokens, N rows, and gathers each expression's row itself,
+        # after its input projection; later blocks read per-expression maps.
+        vis_tokens, rows, lang_tokens = taps[0].flatten(2).transpose(1, 2), image_rows, word_feats
         for index, block in enumerate(self.blocks):
-            vis_tokens, lang_tokens = block(vis_map.flatten(2).transpose(1, 2), lang_tokens, sentence_feat, text_mask)
+            vis_tokens, lang_tokens = block(vis_tokens, lang_tokens, sentence_feat, text_mask, rows)
             vis_map = vis_tokens.transpose(1, 2).reshape(batch, -1, height, width)
             if index < len(self.merges):
                 vis_map = self.merges[index].forward_concat(vis_map, taps[index + 1], image_rows)
+                vis_tokens, rows = vis_map.flatten(2).transpose(1, 2), None
         return vis_map, lang_tokens

@@ -90,3 +90,34 @@ def test_a_merge_over_a_shared_image_equals_the_merge_over_the_concat():
     with torch.no_grad():
         expected = merge(torch.cat([per_row, shared[rows]], dim=1))
         torch.testing.assert_close(merge.forward_concat(per_row, shared, rows), expected, rtol=0, atol=1e-5)
+
+
+def _hla_as_written(block, vis_tokens, lang_tokens, sentence_feat, text_mask):
+    """Eq. 1-3 as the paper writes them: the feedback signal is added to the visual input, which is
+    projected again; no rewrite."""
+    lang_embed = block.lang_in(lang_tokens)
+    vis_embed = block.vis_in(vis_tokens)
+    logits = vis_embed @ lang_embed.transpose(1, 2) * block.scale
+    vision_aware_lang = block._vision_weighted(logits, vis_embed, lang_embed) * text_mask[..., None]
+    lang_aware_vis = block._language_weighted(logits, vis_embed, lang_embed, text_mask)
+    signal = block.feedback_mlp(block._modulate(lang_aware_vis, block.sentence_in(sentence_feat)))
+    vis_embed = block.vis_in(vis_tokens + signal)
+    logits = vis_embed @ lang_embed.transpose(1, 2) * block.scale
+    return block._language_weighted(logits, vis_embed, lang_embed, text_mask), vision_aware_lang
+
+
+def test_human_like_attention_equals_the_paper_formula_with_its_gather_and_gradients():
+    from haris.modeling.human_like_attention import HumanLikeAttention
+
+    torch.manual_seed(0)
+    block = HumanLikeAttention(vis_dim=12, lang_dim=10, sentence_dim=9, dim=8, feedback_mlp_ratio=2.0).double()
+    images, rows = torch.randn(2, 6, 12, dtype=torch.float64), torch.tensor([1, 0, 1])
+    lang, sentence = torch.randn(3, 4, 10, dtype=torch.float64), torch.randn(3, 9, dtype=torch.float64)
+    mask = torch.tensor([[True] * 4, [True, True, False, False], [True] * 3 + [False]])
+    rewritten = block(images, lang, sentence, mask, rows)
+    written = _hla_as_written(block, images[rows], lang, sentence, mask)
+    for got, expected in zip(rewritten, written, strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    (gradients_rewritten,) = torch.autograd.grad(sum(t.sum() for t in rewritten), [block.vis_in.weight])
+    (gradients_written,) = torch.autograd.grad(sum(t.sum() for t in written), [block.vis_in.weight])
+    torch.testing.assert_close(gradients_rewritten, gradients_written, rtol=0, atol=1e-10)
