@@ -45,14 +45,21 @@ def test_a_killed_replicas_requests_are_answered_through_client_retries(service)
     victim = sorted(images)[0]
     client = CountingClient(url, retries=5)
     # Every request for an image the victim encoded: its key routes it there, so it holds them all.
-    work = [images[victim][index % len(images[victim])] for index in range(24)]
+    # Enough of them that four threads are still sending when the kill lands: with 24, one CI run saw
+    # no try fail; counting the requests unanswered at the kill tells "none was left" from "none failed".
+    work = [images[victim][index % len(images[victim])] for index in range(96)]
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(client.segment, pixels, expressions) for pixels, expressions in work]
         while sum(future.done() for future in futures) < 4:
             time.sleep(0.02)
         ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+        unanswered_at_kill = sum(not future.done() for future in futures)
         answers = [future.result() for future in futures]  # a lost request raises here
-    print(f"replica kill: {client.failed_tries} tries failed with the replica and were retried; {len(work)} of {len(work)} answered")
+    print(
+        f"replica kill: {unanswered_at_kill} of {len(work)} unanswered at the kill; {client.failed_tries} tries failed with the "
+        f"replica and were retried; {len(work)} of {len(work)} answered"
+    )
+    assert unanswered_at_kill > 0, "every request was answered before the kill: the test measured nothing"
     assert client.failed_tries >= 1  # requests were in flight on the killed replica
     assert [len(answer["results"]) for answer in answers] == [2] * len(work)
     _wait_for_replacement(client, victim, timeout_s=90)  # raises if Serve has not replaced it
