@@ -1,4 +1,4 @@
-"""How close the image encoder gets to this machine's matmul peak, measured in the same run.
+"""How close the image encoder gets to the roof of its arithmetic: matmul peaks measured in the same run.
 
 The encoder's FLOPs are counted once, on the eager model (`encoder_flops`). The peaks
 are measured here, in one process, and only those the benchmarked backends are judged against: a
@@ -11,9 +11,14 @@ be of what it can do now. Each peak is bounded in time (PEAK_SECONDS), so a slow
 Which peak judges a backend: its compute precision's best. FP32 graphs and onnxruntime's FP16
 graphs on a CPU (which has no fast FP16 path: they convert to FP32) against the best FP32 peak
 measured; BF16 against its own engine's BF16 peak (torch's for autocast, OpenVINO's for its BF16
-inference precision); INT8 against its engine's INT8 peak; FP16 and BF16 on a GPU against torch's
-FP16 peak. A precision the CPU has no fast path for (BF16 without native instructions, torch FP16) has
-no peak: reports say so instead of quoting a share of a slow emulation.
+inference precision); FP16 and BF16 on a GPU against torch's FP16 peak. A precision the CPU has no
+fast path for (BF16 without native instructions, torch FP16) has no peak: reports say so instead of
+quoting a share of a slow emulation.
+
+An INT8 graph on a CPU is judged against the roof of the arithmetic it runs (`roof_for`): its
+integer matmuls at the engine's INT8 peak, its float ones (Q x K^T, the windowed attention) at the
+peak of the precision the engine computes them in, each part's time added (graph_arithmetic reads
+the split from the graph itself).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from haris.benchmarks.graph_arithmetic import arithmetic_by_kind
 from haris.cpu_features import cpu_features
 
 CPU_MATMUL_SIZE = 2048  # 17 GFLOP: long enough to time, short enough for a 2-core CPU
@@ -53,17 +59,33 @@ def no_fast_path_reason(precision: str) -> str:
     return "no FP16 arithmetic on this CPU"
 
 
+def float_rest_key(backend: str) -> str:
+    """The peak of the float part of an INT8 graph on a CPU: OpenVINO computes it in BF16 where the
+    CPU has it natively (openvino_backend.inference_precision), onnxruntime always in FP32."""
+    return "openvino:bf16" if backend == "openvino" and cpu_features().native_bf16 else f"{backend}:fp32"
+
+
 def needed_peaks(specs: Sequence[Any]) -> list[str]:
     """The peaks the backends `specs` (BackendSpec) are judged against, each once, in order."""
-    keys = [peak_key(spec.backend, spec.precision, spec.on_gpu) for spec in specs]
+    keys = []
+    for spec in specs:
+        keys.append(peak_key(spec.backend, spec.precision, spec.on_gpu))
+        if spec.precision == "int8" and not spec.on_gpu:
+            keys.append(float_rest_key(spec.backend))
     return list(dict.fromkeys(key for key in keys if key is not None))
 
 
 def measure_compute_reference(
-    checkpoint: str | Path, threads: int, peaks: Sequence[str], matmul_size: int = CPU_MATMUL_SIZE, image_size: int | None = None
+    checkpoint: str | Path,
+    threads: int,
+    peaks: Sequence[str],
+    matmul_size: int = CPU_MATMUL_SIZE,
+    image_size: int | None = None,
+    int8_encoder_graph: str | None = None,
 ) -> dict[str, Any]:
     """The encoder's FLOPs per image and the matmul peaks (FLOP/s) named in `peaks`, measured now;
-    CPU peaks from (matmul_size)-square products (smaller ones stay below the peak)."""
+    CPU peaks from (matmul_size)-square products (smaller ones stay below the peak); with
+    `int8_encoder_graph`, that graph's integer and float FLOPs per image (graph_arithmetic)."""
     import torch
 
     from haris.checkpoint.checkpoint_io import load_checkpoint
@@ -90,6 +112,7 @@ def measure_compute_reference(
         "matmul_size": matmul_size,
         "gpu_matmul_size": GPU_MATMUL_SIZE if on_gpu else None,
         "matmul_peaks": measured,
+        "int8_encoder_arithmetic": arithmetic_by_kind(int8_encoder_graph) if int8_encoder_graph else None,
     }
 
 
@@ -205,6 +228,24 @@ def peak_for(label: str, precision: str, on_gpu: bool, peaks: dict[str, float]) 
         measured = [name for name in ("onnxruntime:fp32", "torch:fp32", "openvino:fp32") if name in peaks]
         key = max(measured, key=lambda name: peaks[name]) if measured else key
     return (key, peaks[key]) if key in peaks else None
+
+
+def roof_for(label: str, precision: str, on_gpu: bool, compute: dict[str, Any]) -> tuple[str, float] | None:
+    """(name, FLOP/s) of the roof the image encoder of backend `label` is judged against: its
+    precision's peak (peak_for), or for an INT8 graph on a CPU whose split is known, the rate at which
+    its integer part at the INT8 peak and its float part at the float rest's peak would run together."""
+    peaks = compute["matmul_peaks"]
+    peak = peak_for(label, precision, on_gpu, peaks)
+    arithmetic = compute.get("int8_encoder_arithmetic")
+    if peak is None or precision != "int8" or on_gpu or not arithmetic:
+        return peak
+    rest_key = float_rest_key(label.split(":")[0])
+    rest = peak_for(rest_key, rest_key.split(":")[1], False, peaks)
+    if rest is None:
+        return peak
+    integer_share = arithmetic["integer"] / (arithmetic["integer"] + arithmetic["float"])
+    seconds_per_flop = integer_share / peak[1] + (1 - integer_share) / rest[1]
+    return f"{peak[0]} for {100 * integer_share:.0f}% of the FLOPs, {rest[0]} for the rest", 1 / seconds_per_flop
 
 
 def _best_host_seconds(run: Callable[[], object]) -> float:

@@ -8,7 +8,8 @@ intra-op threads, onnxruntime's intra-op threads and the pre/post-processing ker
 `threads`. Per shape (N images, E expressions each) it reports p50/p90/p99 of every stage and of
 end to end, timed on the Predictor's own path (its `predict_batch` and stage timer, with no feature
 cache, so every pass encodes its images), images/s and expressions/s at the p50, and the image encoder's
-achieved FLOP/s against this machine's matmul peak, measured in this run (compute_peak).
+achieved FLOP/s against the roof of the arithmetic it runs, from matmul peaks measured in this run
+(compute_peak).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from haris.benchmarks.bench_backends import BackendSpec, default_speed_backends, parse_backends, skip_reason
-from haris.benchmarks.compute_peak import CPU_MATMUL_SIZE, needed_peaks, no_fast_path_reason, peak_for, peak_key
+from haris.benchmarks.compute_peak import CPU_MATMUL_SIZE, needed_peaks, no_fast_path_reason, peak_key, roof_for
 from haris.benchmarks.machine_info import describe_bundle, describe_machine
 from haris.benchmarks.worker_process import python_command, python_environment
 from haris.errors import HarisError
@@ -52,15 +53,13 @@ def run_speed(
     `image_shape` (H, W) of the synthetic photos; `matmul_size` of the CPU matmul peak measurement.
     """
     threads = threads or os.cpu_count() or 1
-    manifest = Bundle.open(bundle).manifest  # refuses an altered bundle before any worker starts
+    opened = Bundle.open(bundle)  # refuses an altered bundle before any worker starts
+    manifest = opened.manifest
     _check_shapes(batches, expressions_per_image, iterations, warmup, manifest.dynamic_axes)
     machine = describe_machine(threads)
     specs = parse_backends(backends) if backends else default_speed_backends(machine["gpu"] is not None)
     settings = _settings(batches, expressions_per_image, threads, iterations, warmup, image_shape, manifest.image_size)
-    peaks = needed_peaks([spec for spec in specs if skip_reason(spec) is None])
-    compute = _in_fresh_process(
-        "compute", checkpoint=str(checkpoint), threads=threads, peaks=peaks, matmul_size=matmul_size, image_size=manifest.image_size
-    )
+    compute = _measure_compute(checkpoint, opened, [spec for spec in specs if skip_reason(spec) is None], threads, matmul_size)
     results, skipped = _measure_backends(specs, str(checkpoint), str(bundle), settings, compute)
     report = {
         "kind": "speed",
@@ -121,18 +120,40 @@ def _measure_backends(
 
 
 def encoder_efficiency(run: dict[str, Any], label: str, precision: str, on_gpu: bool, compute: dict[str, Any]) -> dict[str, Any]:
-    """The image encoder's achieved FLOP/s at its p50 latency, and its fraction of the matching peak
-    (or, for a precision with no fast path here, why there is none)."""
+    """The image encoder's achieved FLOP/s at its p50 latency, and its fraction of the roof of the
+    arithmetic it runs (or, for a precision with no fast path here, why there is none)."""
     flops = compute["encoder_flops_per_image"] * run["batch"]
     achieved = flops / run["stages"]["image_encoder"]["p50"]
-    peak = peak_for(label, precision, on_gpu, compute["matmul_peaks"])
+    roof = roof_for(label, precision, on_gpu, compute)
     no_peak = no_fast_path_reason(precision) if peak_key(label.split(":")[0], precision, on_gpu) is None else None
     return {
         "encoder_flops_per_s": achieved,
-        "encoder_peak": None if peak is None else peak[0],
-        "encoder_peak_fraction": None if peak is None else achieved / peak[1],
+        "encoder_roof": None if roof is None else roof[0],
+        "encoder_roof_flops_per_s": None if roof is None else roof[1],
+        "encoder_roof_fraction": None if roof is None else achieved / roof[1],
         "encoder_no_fast_path": no_peak,
     }
+
+
+def _measure_compute(checkpoint: str | Path, bundle: Bundle, specs: Sequence[BackendSpec], threads: int, matmul_size: int) -> dict[str, Any]:
+    """The encoder's FLOPs, their INT8 graph's split and the matmul peaks the runnable `specs` are judged against."""
+    return _in_fresh_process(
+        "compute",
+        checkpoint=str(checkpoint),
+        threads=threads,
+        peaks=needed_peaks(specs),
+        matmul_size=matmul_size,
+        image_size=bundle.manifest.image_size,
+        int8_encoder_graph=_int8_encoder_graph(bundle, specs),
+    )
+
+
+def _int8_encoder_graph(bundle: Bundle, specs: Sequence[BackendSpec]) -> str | None:
+    """The bundle's INT8 image-encoder graph where a CPU backend will run it (its split of integer
+    and float arithmetic sets that backend's roof), else None."""
+    if "image_encoder" not in bundle.manifest.graphs.get("int8", {}) or not any(spec.precision == "int8" and not spec.on_gpu for spec in specs):
+        return None
+    return str(bundle.graph_path("image_encoder", "int8"))
 
 
 def _in_fresh_process(job: str, **arguments: Any) -> dict[str, Any]:

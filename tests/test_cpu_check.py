@@ -55,6 +55,9 @@ def test_the_check_measures_parity_speed_and_int8_kernels_in_one_run(int8_bundle
     if report["steps"][0]["status"] == "missed bars":
         assert "mask IoU with eager" in report["steps"][0]["detail"]
     assert (out / "parity" / "parity.json").is_file()
+    speed = json.loads((out / "speed" / "speed.json").read_text())
+    for run in speed["backends"]["onnxruntime:int8"]["runs"]:  # the INT8 graph's roof: its integer part at the INT8 peak, the rest float
+        assert run["encoder_roof"].startswith("onnxruntime:int8 for ") and run["encoder_roof"].endswith(":fp32 for the rest")
     if cpp_ops.BACKEND != "numpy":  # the steps import the installed package, not the checkout's source folders
         assert "compiled kernels are not available" not in "".join(path.read_text() for path in (out / "logs").iterdir())
     assert "cpu class" in report["facts"] and "family" in report["facts"]["cpu"] or "avx2" not in report["facts"]["cpu"]

@@ -59,8 +59,9 @@ def speed_report() -> dict:
             "images_per_s": 100.0 * batch,
             "expressions_per_s": 400.0 * batch,
             "encoder_flops_per_s": 4e9,
-            "encoder_peak": "onnxruntime:fp32",
-            "encoder_peak_fraction": 0.1,
+            "encoder_roof": "onnxruntime:fp32",
+            "encoder_roof_flops_per_s": 4e10,
+            "encoder_roof_fraction": 0.1,
         }
         for batch in (1, 2)
     ]
@@ -120,6 +121,7 @@ def test_reports_parse_and_carry_their_fields(tmp_path):
         "| onnxruntime:fp32 | 2 | 4 | 10.00 | 10.00 | 10.00 | 10.00 | 10.00 | 10.00 | 10.00 / 12.00 / 15.00 | 200.00 | 800.00 | 4.0 | 10.0% |"
         in speed_page
     )
+    assert "- onnxruntime:fp32: onnxruntime:fp32 (40 GFLOP/s)" in speed_page
     assert "| onnxruntime:fp32 | host clock | 150 | 40 | - |" in speed_page
     assert all(path.read_bytes().startswith(b"\x89PNG") for path in tmp_path.glob("*.png"))
 

@@ -42,7 +42,7 @@ def test_two_backends_two_shapes_one_iteration(tiny_checkpoint, tiny_bundle, tmp
             assert set(run["stages"]) == set(STAGE_NAMES)
             assert all(0 < stats["p50"] <= stats["p90"] <= stats["p99"] for stats in [*run["stages"].values(), run["end_to_end"]])
             assert run["expressions_per_s"] == pytest.approx(3 * run["images_per_s"])
-            assert run["encoder_flops_per_s"] > 0 and run["encoder_peak"] in report["compute"]["matmul_peaks"]
+            assert run["encoder_flops_per_s"] > 0 and run["encoder_roof"] in report["compute"]["matmul_peaks"]
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["settings"]["threads"] == 1 and saved["machine"]["cpu_cores"] >= 1
     assert "| onnxruntime:fp32 | 2 | 3 |" in (tmp_path / "speed.md").read_text()
