@@ -16,7 +16,7 @@ fast path for (BF16 without native instructions, torch FP16) has no peak: report
 quoting a share of a slow emulation.
 
 An INT8 graph on a CPU is judged against the roof of the arithmetic it runs (`roof_for`): its
-integer matmuls at the engine's INT8 peak, its float ones (Q x K^T, the windowed attention) at the
+integer matmuls at the engine's INT8 peak, its float ones (Q x K^T, the relative-position terms) at the
 peak of the precision the engine computes them in, each part's time added (graph_arithmetic reads
 the split from the graph itself).
 """

@@ -1,10 +1,11 @@
 """Which arithmetic an ONNX stage graph runs: its matmul and convolution FLOPs, split into those an
 engine runs as integer kernels and those it runs in floating point.
 
-An INT8 graph of ours is not all INT8: in the image encoder, Q x K^T and the windowed attention
-stay float (the logits' range, docs/int8.md), about 12% of the FLOPs at the paper's sizes. The
-roof such a graph can reach is the time of each part at its own matmul peak (compute_peak), so the
-speed benchmark needs the split, read from the graph the engine runs rather than assumed.
+An INT8 graph of ours is not all INT8: in the image encoder, Q x K^T of every attention and the
+relative-position products stay float (the logits' range, docs/int8.md), about 12% of the FLOPs at
+the paper's sizes. The roof such a graph can reach is the time of each part at its own matmul
+peak (compute_peak), so the speed benchmark needs the split, read from the graph the engine runs
+rather than assumed.
 
 A node counts as integer when every operand it multiplies comes out of a DequantizeLinear: the
 Q/DQ pattern engines fuse into one integer kernel. Shapes come from ONNX shape inference with the
