@@ -7,8 +7,9 @@ the paper's sizes. The roof such a graph can reach is the time of each part at i
 peak (compute_peak), so the speed benchmark needs the split, read from the graph the engine runs
 rather than assumed.
 
-A node counts as integer when every operand it multiplies comes out of a DequantizeLinear: the
-Q/DQ pattern engines fuse into one integer kernel. Shapes come from ONNX shape inference with the
+A node counts as integer when every operand it multiplies comes out of a DequantizeLinear (the
+Q/DQ pattern of static INT8, which engines fuse into one integer kernel) or when it is itself an
+integer product (MatMulInteger, what dynamic INT8 writes). Shapes come from ONNX shape inference with the
 dynamic batch set to the batch asked for; the graphs' other axes are fixed at export.
 """
 
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from haris.errors import HarisError
 
-MULTIPLYING_OPS = ("MatMul", "Gemm", "Conv", "Einsum")
+INTEGER_OPS = ("MatMulInteger",)
+MULTIPLYING_OPS = ("MatMul", "Gemm", "Conv", "Einsum", *INTEGER_OPS)
 
 
 def arithmetic_by_kind(graph: str | Path, batch: int = 1) -> dict[str, int]:
@@ -38,8 +40,8 @@ def arithmetic_by_kind(graph: str | Path, batch: int = 1) -> dict[str, int]:
     for node in model.graph.node:
         if node.op_type not in MULTIPLYING_OPS:
             continue
-        operands = node.input[:2]
-        kind = "integer" if all(producers.get(name) == "DequantizeLinear" for name in operands) else "float"
+        dequantized = all(producers.get(name) == "DequantizeLinear" for name in node.input[:2])
+        kind = "integer" if dequantized or node.op_type in INTEGER_OPS else "float"
         totals[kind] += _node_flops(node, shapes, graph)
     return totals
 
@@ -54,13 +56,13 @@ def _inferred_shapes(model) -> dict[str, list[int | None]]:
 
 
 def _node_flops(node, shapes: dict[str, list[int | None]], graph: str | Path) -> int:
-    """FLOPs of one MatMul, Gemm, Conv or Einsum node from its operand and output shapes."""
+    """FLOPs of one MatMul, MatMulInteger, Gemm, Conv or Einsum node from its operand and output shapes."""
     needed = [*node.input[:2], node.output[0]]
     dims = [shapes.get(name) for name in needed]
     if any(not shape or None in shape for shape in dims):
         raise HarisError(f"{graph}: shape inference could not size the operands of {node.op_type} node {node.name!r}")
     left, right, output = dims
-    if node.op_type == "MatMul":
+    if node.op_type in ("MatMul", "MatMulInteger"):
         return 2 * math.prod(output) * left[-1]
     if node.op_type == "Gemm":
         transposed = any(attribute.name == "transA" and attribute.i for attribute in node.attribute)

@@ -25,6 +25,19 @@ def test_an_int8_graph_splits_the_eager_encoders_flops_into_integer_and_float(in
     assert arithmetic_by_kind(bundle.graph_path("image_encoder", "int8"), batch=2) == {kind: 2 * flops for kind, flops in int8.items()}
 
 
+def test_dynamic_int8s_integer_products_count_as_integer(tiny_bundle, tmp_path):
+    import onnx
+
+    from haris.export.int8_quantization import GraphQuantizer
+
+    fp32_path = Bundle.open(tiny_bundle).graph_path("image_encoder", "fp32")
+    with GraphQuantizer(onnx.load(str(fp32_path)), "image_encoder", "dynamic", []) as quantizer:
+        onnx.save(quantizer.quantize(), str(tmp_path / "dynamic.onnx"))
+    assert "MatMulInteger" in {node.op_type for node in onnx.load(str(tmp_path / "dynamic.onnx")).graph.node}
+    dynamic, fp32 = arithmetic_by_kind(tmp_path / "dynamic.onnx"), arithmetic_by_kind(fp32_path)
+    assert dynamic["integer"] > 0 and dynamic["integer"] + dynamic["float"] == fp32["float"]
+
+
 def test_an_int8_encoders_roof_adds_the_time_of_each_part_at_its_own_peak(monkeypatch):
     monkeypatch.setattr(compute_peak, "cpu_features", lambda: parse_cpuinfo("flags\t\t: avx2 fma\n"))
     peaks = {"onnxruntime:int8": 4e11, "onnxruntime:fp32": 1e11, "torch:fp32": 0.5e11, "openvino:int8": 2e11, "openvino:fp32": 0.8e11}
